@@ -1,0 +1,465 @@
+"""Bulk data for the bench, written straight into the database, shaped exactly as the app would.
+
+Nothing goes through HTTP: members, tokens, connections, 1:1 conversations, participants
+(unread counts, read and delivered marks, last activity), messages, and every member's
+event log (`message.new` for each participant, numbered through `event_counters`) are
+computed in Python with the app's own shaping code (`message_json`, `encode`) and written
+with executemany in large batches inside one transaction. Ids are assigned here, so
+`conversations.last_message_id` and the participants' marks need no read-back; on
+PostgreSQL the id sequences are moved past them afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from rapport.domain.events import EventType
+from rapport.domain.model import ConversationId, Member, MemberId, MemberSettings, MessageId, Tier
+from rapport.services.shapes import message_json
+from rapport.services.uow import encode
+from rapport.store.messages import MessageRow
+from rapport.store.tables import (
+    connections,
+    conversations,
+    event_counters,
+    events,
+    members,
+    messages,
+    participants,
+    tokens,
+)
+
+BATCH = 20_000
+WORDS = [
+    "hiring",
+    "platform",
+    "observability",
+    "design",
+    "review",
+    "pricing",
+    "career",
+    "growth",
+    "remote",
+    "onboarding",
+    "roadmap",
+    "kubernetes",
+    "python",
+    "latency",
+    "budget",
+    "quarterly",
+    "planning",
+    "offsite",
+    "interview",
+    "candidate",
+    "referral",
+    "contract",
+    "proposal",
+    "invoice",
+    "meeting",
+    "coffee",
+    "conference",
+    "keynote",
+    "slides",
+    "demo",
+    "feedback",
+    "launch",
+]
+SEARCH_TERMS = ("observability", "kubernetes", "invoice", "keynote", "referral")
+
+
+@dataclass
+class Pair:
+    """Two connected members with a 1:1 thread: `a` usually sends, `b` usually receives."""
+
+    a: int
+    b: int
+    a_handle: str
+    b_handle: str
+    a_token: str
+    b_token: str
+    conversation_id: int
+    unread_for_a: list[int] = field(default_factory=list)
+    """Messages from b that a has not read yet, oldest first (for read receipts)."""
+
+
+@dataclass
+class Plan:
+    pairs: int
+    unread_per_pair: int
+    idle_members: int
+    big_members: int
+    big_messages: int
+    probes: int
+
+
+@dataclass
+class Dataset:
+    pairs: list[Pair]
+    idle_tokens: list[str]
+    probe_tokens: list[str]
+    counts: dict[str, int]
+    seconds: float = 0.0
+
+
+class _Builder:
+    def __init__(self, tag: str, start_ids: dict[str, int], rng: random.Random, now: datetime) -> None:
+        self.tag = tag
+        self.rng = rng
+        self.now = now
+        self.next_member = start_ids["members"]
+        self.next_conversation = start_ids["conversations"]
+        self.next_message = start_ids["messages"]
+        self.password_hash = PasswordHasher(time_cost=2, memory_cost=19_456).hash(secrets.token_hex(8))
+        self.member_rows: list[dict[str, Any]] = []
+        self.token_rows: list[dict[str, Any]] = []
+        self.connection_rows: list[dict[str, Any]] = []
+        self.people: dict[MemberId, Member] = {}
+        self.last_seq: dict[int, int] = {}
+
+    def member(self, kind: str, i: int) -> int:
+        member_id = self.next_member
+        self.next_member += 1
+        handle = f"{self.tag}{kind}{i}"
+        name = f"{kind.title()} {i}"
+        headline = f"{self.rng.choice(WORDS).title()} lead"
+        self.member_rows.append(
+            {
+                "id": member_id,
+                "handle": handle,
+                "email": f"{handle}@bench.rapport.invalid",
+                "password_hash": self.password_hash,
+                "name": name,
+                "headline": headline,
+                "industry": "Software",
+                "location": "Berlin",
+                "tier": "free",
+                "open_profile": False,
+                "inmail_balance": 0,
+                "inmail_granted_through": self.now.year * 12 + self.now.month - 1,
+                "created_at": self.now - timedelta(days=60),
+            }
+        )
+        self.people[MemberId(member_id)] = Member(
+            id=MemberId(member_id),
+            handle=handle,
+            name=name,
+            headline=headline,
+            industry="Software",
+            location="Berlin",
+            avatar_url=None,
+            tier=Tier.FREE,
+            settings=MemberSettings(),
+        )
+        self.last_seq[member_id] = 0
+        return member_id
+
+    def token(self, member_id: int) -> str:
+        token = "rp_" + secrets.token_urlsafe(32)
+        self.token_rows.append(
+            {
+                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                "member_id": member_id,
+                "created_at": self.now - timedelta(days=1),
+            }
+        )
+        return token
+
+    def connect(self, a: int, b: int) -> None:
+        at = self.now - timedelta(days=45)
+        self.connection_rows.append({"member_id": a, "other_id": b, "created_at": at})
+        self.connection_rows.append({"member_id": b, "other_id": a, "created_at": at})
+
+
+@dataclass
+class _Thread:
+    id: int
+    a: int
+    b: int
+    times: list[datetime]
+    senders: list[int]
+
+
+def _threads(
+    builder: _Builder, specs: Sequence[tuple[int, int, int, datetime, timedelta]], *, tail_from_b: int = 0
+) -> list[_Thread]:
+    """(a, b, message count, first time, gap) -> threads with each message's time and sender;
+    senders alternate, except that the last `tail_from_b` messages all come from b."""
+    out = []
+    for a, b, n, first, gap in specs:
+        cid = builder.next_conversation
+        builder.next_conversation += 1
+        senders = [a if k % 2 == 0 else b for k in range(n - tail_from_b)] + [b] * tail_from_b
+        out.append(_Thread(cid, a, b, [first + gap * k for k in range(n)], senders))
+    return out
+
+
+def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Rows for these threads, as the services would have written them, in batches by table."""
+    order = sorted(((t.times[k], ti, k) for ti, t in enumerate(threads) for k in range(len(t.times))))
+    last_id: dict[int, int] = {}
+    state: dict[tuple[int, int], dict[str, Any]] = {}
+    for t in threads:
+        for m in (t.a, t.b):
+            state[(t.id, m)] = {
+                "conversation_id": t.id,
+                "member_id": m,
+                "joined_at": t.times[0],
+                "last_activity_at": t.times[0],
+                "unread_count": 0,
+                "read_up_to": 0,
+                "delivered_up_to": 0,
+            }
+    msg_batch: list[dict[str, Any]] = []
+    ev_batch: list[dict[str, Any]] = []
+    people = builder.people
+    zero = MemberId(0)
+    for at, ti, k in order:
+        t = threads[ti]
+        sender = t.senders[k]
+        other = t.b if sender == t.a else t.a
+        mid = builder.next_message
+        builder.next_message += 1
+        words = builder.rng.sample(WORDS, 6)
+        body = f"{' '.join(words).capitalize()} — message {mid}."
+        msg_batch.append(
+            {
+                "id": mid,
+                "conversation_id": t.id,
+                "sender_id": sender,
+                "body": body,
+                "created_at": at,
+                "client_id": None,
+                "attachment_count": 0,
+            }
+        )
+        row = MessageRow(
+            id=MessageId(mid),
+            conversation_id=ConversationId(t.id),
+            sender_id=MemberId(sender),
+            body=body,
+            created_at=at,
+            edited_at=None,
+            deleted=False,
+            client_id=None,
+            attachment_count=0,
+        )
+        stamp = at.isoformat().replace("+00:00", "Z")
+        cid = str(t.id)
+        for viewer, member in ((zero, other), (MemberId(sender), sender)):
+            payload = {"conversation_id": cid, "message": message_json(row, viewer=viewer, members=people)}
+            seq = builder.last_seq[member] + 1
+            builder.last_seq[member] = seq
+            ev_batch.append(
+                {
+                    "member_id": member,
+                    "seq": seq,
+                    "type": EventType.MESSAGE_NEW.value,
+                    "body": encode(EventType.MESSAGE_NEW, stamp, payload).decode(),
+                    "created_at": at,
+                }
+            )
+        # conversations.record_message: the sender has read and holds it; the other has one more unread.
+        mine, theirs = state[(t.id, sender)], state[(t.id, other)]
+        mine.update(last_activity_at=at, unread_count=0, read_up_to=mid, delivered_up_to=mid)
+        theirs.update(last_activity_at=at, unread_count=theirs["unread_count"] + 1)
+        last_id[t.id] = mid
+        if len(ev_batch) >= BATCH:
+            yield "messages", msg_batch
+            yield "events", ev_batch
+            msg_batch, ev_batch = [], []
+    if msg_batch:
+        yield "messages", msg_batch
+        yield "events", ev_batch
+    conv_rows = [
+        {
+            "id": t.id,
+            "kind": "direct",
+            "subject": None,
+            "pair_key": f"{min(t.a, t.b)}:{max(t.a, t.b)}",
+            "group_id": None,
+            "created_by": t.a,
+            "created_at": t.times[0],
+            "updated_at": t.times[-1],
+            "last_message_id": last_id[t.id],
+            "inmail_charged": False,
+        }
+        for t in threads
+    ]
+    for i in range(0, len(conv_rows), BATCH):
+        yield "conversations", conv_rows[i : i + BATCH]
+    part_rows = list(state.values())
+    for i in range(0, len(part_rows), BATCH):
+        yield "participants", part_rows[i : i + BATCH]
+
+
+TABLES = {
+    "members": members,
+    "tokens": tokens,
+    "connections": connections,
+    "conversations": conversations,
+    "participants": participants,
+    "messages": messages,
+    "events": events,
+    "event_counters": event_counters,
+}
+
+
+async def _start_ids(conn: AsyncConnection) -> dict[str, int]:
+    out = {}
+    for name in ("members", "conversations", "messages"):
+        table = TABLES[name]
+        out[name] = int(await conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+    return out
+
+
+async def build(
+    url: str, plan: Plan, *, seed: int = 7, progress: Callable[[str, int, int], None] | None = None
+) -> Dataset:
+    """Create the bench's members and threads in one transaction; returns who is who."""
+    import time
+
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    tag = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4)) + secrets.token_hex(2)
+    engine = create_async_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # A bulk load may skip fsyncs: it is re-done from scratch if the machine dies.
+            dbapi_connection.isolation_level = None
+            cur = dbapi_connection.cursor()
+            for pragma in ("journal_mode=WAL", "synchronous=OFF", "cache_size=-1000000", "temp_store=MEMORY"):
+                cur.execute(f"PRAGMA {pragma}")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        async with engine.begin() as conn:
+            b = _Builder(tag, await _start_ids(conn), rng, now)
+            # The live pairs (throughput, delivery, receipts, typing).
+            pair_list: list[Pair] = []
+            specs = []
+            for i in range(plan.pairs):
+                a, z = b.member("pa", i), b.member("pb", i)
+                b.connect(a, z)
+                handles = b.people[MemberId(a)].handle, b.people[MemberId(z)].handle
+                pair_list.append(Pair(a, z, *handles, b.token(a), b.token(z), 0))
+                # a opens; b writes the last messages, so a has them to read one by one.
+                specs.append((a, z, 1 + plan.unread_per_pair, now - timedelta(hours=2), timedelta(seconds=1)))
+            live = _threads(b, specs, tail_from_b=plan.unread_per_pair)
+            for p, t in zip(pair_list, live, strict=True):
+                p.conversation_id = t.id
+            idle_tokens = [b.token(b.member("idle", i)) for i in range(plan.idle_members)]
+            # The large network: a skewed choice of partners, so the first members have big inboxes.
+            big = [b.member("m", i) for i in range(plan.big_members)]
+            probe_tokens = [b.token(m) for m in big[: plan.probes]]
+            seen: set[tuple[int, int]] = set()
+            big_specs = []
+            remaining = plan.big_messages
+            span = timedelta(days=30).total_seconds()
+            while remaining > 0 and len(big) > 1:
+                x = big[int(len(big) * rng.random() ** 2)]
+                y = big[rng.randrange(len(big))]
+                key = (min(x, y), max(x, y))
+                if x == y or key in seen:
+                    continue
+                seen.add(key)
+                b.connect(x, y)
+                n = min(remaining, rng.randint(1, 9))
+                remaining -= n
+                first = now - timedelta(seconds=span * rng.random() + 3600 * 3)
+                big_specs.append((x, y, n, first, timedelta(seconds=rng.randint(5, 600))))
+            threads = live + _threads(b, big_specs)
+            total = sum(len(t.times) for t in threads)
+            await _insert(conn, "members", b.member_rows, progress)
+            await _insert(conn, "tokens", b.token_rows, progress)
+            await _insert(conn, "connections", b.connection_rows, progress)
+            done = 0
+            for name, rows in _rows(b, threads):
+                await _insert(conn, name, rows, None)
+                if name == "messages":
+                    done += len(rows)
+                    if progress:
+                        progress("messages", done, total)
+            counters = [{"member_id": m, "last_seq": s} for m, s in b.last_seq.items()]
+            await _insert(conn, "event_counters", counters, progress)
+            # Ids of b's messages to a in each live thread, for a to read one by one.
+            rows = await conn.execute(
+                select(messages.c.conversation_id, messages.c.id)
+                .where(
+                    messages.c.conversation_id.in_([p.conversation_id for p in pair_list]),
+                    messages.c.sender_id.in_([p.b for p in pair_list]),
+                )
+                .order_by(messages.c.id)
+            )
+            by_conv: dict[int, list[int]] = {}
+            for cid, mid in rows:
+                by_conv.setdefault(cid, []).append(mid)
+            for p in pair_list:
+                p.unread_for_a = by_conv.get(p.conversation_id, [])
+            if not sqlite:
+                for name in ("members", "conversations", "messages"):
+                    await conn.execute(
+                        text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))")
+                    )
+    finally:
+        await engine.dispose()
+    if sqlite:
+        _finish_sqlite(make_url(url).database or "")
+    counts = {
+        "members": len(b.member_rows),
+        "conversations": len(threads),
+        "messages": total,
+        "events": 2 * total,
+        "big_network_members": plan.big_members,
+        "big_network_messages": plan.big_messages,
+    }
+    return Dataset(pair_list, idle_tokens, probe_tokens, counts, time.perf_counter() - started)
+
+
+async def _insert(
+    conn: AsyncConnection, name: str, rows: list[dict[str, Any]], progress: Callable[[str, int, int], None] | None
+) -> None:
+    for i in range(0, len(rows), BATCH):
+        await conn.execute(insert(TABLES[name]), rows[i : i + BATCH])
+        if progress:
+            progress(name, min(len(rows), i + BATCH), len(rows))
+
+
+def _finish_sqlite(path: str) -> None:
+    """Rebuild an external-content FTS5 index that no trigger keeps in step with `messages`,
+    and fold the WAL into the database so the server's first commit does not pay for it."""
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        found = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%VIRTUAL TABLE%fts5%'"
+        ).fetchall()
+        for name, sql in found:
+            kept_by_trigger = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages' AND sql LIKE ?",
+                (f"%INSERT INTO {name}%",),
+            ).fetchone()
+            if "content=" in sql.replace(" ", "").lower() and not kept_by_trigger:
+                db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()

@@ -1,0 +1,294 @@
+"""The machine, the figures as text, and the report on disk (JSON, Markdown, PNG plots)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.stats import fmt
+
+PACKAGES = (
+    "rapport",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "websockets",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "redis",
+    "orjson",
+    "aiohttp",
+)
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, memory, OS and the versions that matter to the figures."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        import psutil
+
+        mem_gb = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    sqlite_version = None
+    try:
+        import sqlite3
+
+        sqlite_version = sqlite3.sqlite_version
+    except ImportError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite_version,
+        "versions": versions,
+        "git": _git_head(),
+    }
+
+
+def _git_head() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode:
+        return None
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def lines(results: Mapping[str, Any]) -> list[str]:
+    """The figures, one line each, as printed at the end of a run."""
+    out = []
+    ceiling = results.get("ceiling", {})
+    for level in ceiling.get("levels", []):
+        lat = level["latency"]
+        out.append(
+            f"ceiling  bare ASGI hello, {level['concurrency']:>3} conc: {fmt(level['rps'], ' req/s', 0)}"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+        )
+    if "healthz" in ceiling:
+        h = ceiling["healthz"]
+        out.append(
+            f"ceiling  FastAPI /healthz, {h['concurrency']:>3} conc: {fmt(h['rps'], ' req/s', 0)}"
+            f"  p50 {fmt(h['latency']['p50'], ' ms', 2)}  p99 {fmt(h['latency']['p99'], ' ms', 2)}"
+        )
+    for level in results.get("send", {}).get("levels", []):
+        lat = level["latency"]
+        out.append(
+            f"send     {level['concurrency']:>3} senders: {fmt(level['rps'], ' msg/s', 0)}"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+            f"  = {fmt(level.get('ratio_to_ceiling'), '', 2)} x ceiling  errors {level['errors']}"
+        )
+    for rate in results.get("delivery", {}).get("rates", []):
+        lat = rate["latency"]
+        out.append(
+            f"delivery {rate['rate']:>5} msg/s offered: {fmt(rate['delivered_per_s'], '/s', 0)} delivered"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p95 {fmt(lat['p95'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+            f"  (skipped {rate['skipped']}, errors {rate['errors']})"
+        )
+    live = results.get("live")
+    if live:
+        for key in ("typing", "read"):
+            s = live[key]
+            out.append(
+                f"{'typing' if key == 'typing' else 'receipt':<8} propagation: p50 {fmt(s['p50'], ' ms', 2)}"
+                f"  p99 {fmt(s['p99'], ' ms', 2)}  (n={s['count']})"
+            )
+    conns = results.get("connections")
+    if conns:
+        out.append(
+            f"idle ws  {conns['connected']:,} of {conns['target']:,} held"
+            f"  {fmt(conns.get('kb_per_connection'), ' KB', 1)} per connection"
+            f" ({fmt(conns.get('kb_per_connection_marginal'), ' KB', 1)} marginal)"
+            f"  (RSS {fmt(conns['rss_before_mb'], ' MB', 0)} -> {fmt(conns['rss_after_mb'], ' MB', 0)},"
+            f" ramp {fmt(conns['ramp_seconds'], ' s', 1)}, failed {conns['failed']})"
+        )
+    for key in ("inbox", "search"):
+        r = results.get(key)
+        if not r:
+            continue
+        if not r.get("available", True):
+            out.append(f"{key:<8} not available ({r.get('reason', '')})")
+            continue
+        lat = r["latency"]
+        out.append(
+            f"{key:<8} at {results.get('dataset', {}).get('messages', 0):,} messages: {fmt(r['rps'], ' req/s', 0)}"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+        )
+    return out
+
+
+def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the figure reached and whether it is met."""
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, value: float | None, limit: float, *, below: bool, unit: str) -> None:
+        met = None if value is None else (value < limit if below else value >= limit)
+        checks.append({"target": name, "value": value, "limit": limit, "unit": unit, "met": met})
+
+    send = results.get("send", {}).get("levels", [])
+    best = max((lv.get("ratio_to_ceiling") or 0 for lv in send), default=None)
+    check("send throughput / bare ASGI", best, 0.5, below=False, unit="x")
+    rates = {r["rate"]: r for r in results.get("delivery", {}).get("rates", [])}
+    top = rates.get(max(rates)) if rates else None
+    check(
+        f"delivery p99 at {max(rates) if rates else '?'} msg/s",
+        top and top["latency"]["p99"],
+        20,
+        below=True,
+        unit="ms",
+    )
+    live = results.get("live", {})
+    check("receipt p99", live.get("read", {}).get("p99"), 10, below=True, unit="ms")
+    check("typing p99", live.get("typing", {}).get("p99"), 10, below=True, unit="ms")
+    conns = results.get("connections", {})
+    check("idle WebSockets held", conns.get("connected"), 50_000, below=False, unit="")
+    check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
+    check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
+    check("search p99", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True, unit="ms")
+    return checks
+
+
+def markdown(results: Mapping[str, Any], plots: Sequence[str]) -> str:
+    m = results["machine"]
+    setup = results["setup"]
+    ds = results.get("dataset", {})
+    out = [
+        f"# Rapport bench: {results['name']}",
+        "",
+        f"Mode **{results['mode']}**, started {results['started_at']}, took {fmt(results.get('seconds'), ' s', 0)}.",
+        "",
+        "## Machine and set-up",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['memory_gb']} GB; {m['os']}; Python {m['python']};"
+        f" SQLite {m['sqlite']}; git {m['git']}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
+        f"- Server: `rapport serve --workers {setup['workers']}` (uvicorn, uvloop, httptools, websockets;"
+        f" log level warning), database `{setup['database']}`, bus `{setup['bus']}`;"
+        " SQLite synchronous=FULL (a 201 is on disk).",
+        f"- Clients: {setup['client_processes']} separate processes (asyncio + aiohttp / websockets) on the same"
+        " machine, 127.0.0.1 only: they share the CPU with the server, so every figure is a floor.",
+        f"- Data set: {ds.get('members', 0):,} members, {ds.get('conversations', 0):,} conversations,"
+        f" {ds.get('messages', 0):,} messages, {ds.get('events', 0):,} event-log rows,"
+        f" written directly in {fmt(ds.get('seconds'), ' s', 1)}.",
+        "",
+        "## Figures",
+        "",
+        "```",
+        *lines(results),
+        "```",
+        "",
+        "## Targets",
+        "",
+        "| target | reached | limit | met |",
+        "|---|---|---|---|",
+    ]
+    for t in results.get("targets", []):
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        value = "n/a" if t["value"] is None else f"{t['value']:,}"
+        out.append(f"| {t['target']} | {value} {t['unit']} | {t['limit']:,} {t['unit']} | {met} |")
+    out += ["", "## Method", ""]
+    out += [f"- {note}" for note in results.get("notes", [])]
+    out += ["", "## Plots", ""]
+    out += [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
+    return "\n".join(out) + "\n"
+
+
+def plot(out_dir: Path, results: Mapping[str, Any], samples: Mapping[str, Sequence[float]]) -> list[str]:
+    """Throughput bars, latency CDFs and the connection ramp, as PNG files."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    levels = results.get("send", {}).get("levels", [])
+    ceiling = {lv["concurrency"]: lv["rps"] for lv in results.get("ceiling", {}).get("levels", [])}
+    if levels:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        xs = range(len(levels))
+        ax.bar(
+            [x - 0.2 for x in xs], [ceiling.get(lv["concurrency"], 0) for lv in levels], 0.4, label="bare ASGI hello"
+        )
+        ax.bar([x + 0.2 for x in xs], [lv["rps"] for lv in levels], 0.4, label="send message (201)")
+        ax.set_xticks(list(xs), [str(lv["concurrency"]) for lv in levels])
+        ax.set_xlabel("concurrent clients")
+        ax.set_ylabel("requests / s")
+        ax.set_title("Send throughput against the bare-ASGI ceiling")
+        ax.legend()
+        written.append(_save(fig, out_dir / "throughput.png"))
+    curves = {k: v for k, v in samples.items() if v}
+    if curves:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for name, values in curves.items():
+            ordered = sorted(values)
+            n = len(ordered)
+            ax.plot(ordered, [(i + 1) / n for i in range(n)], label=f"{name} (n={n})")
+        ax.set_xscale("log")
+        ax.set_xlabel("latency, ms (log)")
+        ax.set_ylabel("fraction of requests")
+        ax.set_title("Latency CDFs")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        written.append(_save(fig, out_dir / "latency.png"))
+    series = results.get("connections", {}).get("series", [])
+    if series:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ts = [s[0] for s in series]
+        ax.plot(ts, [s[1] for s in series], label="connections held")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("connections")
+        ax2 = ax.twinx()
+        ax2.plot(ts, [s[2] for s in series], color="tab:red", label="server RSS (MB)")
+        ax2.set_ylabel("server RSS, MB")
+        ax.set_title("Idle WebSocket ramp")
+        fig.legend(loc="upper left")
+        written.append(_save(fig, out_dir / "connections.png"))
+    return written
+
+
+def _save(fig: Any, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return str(path)
+
+
+def write(out_dir: Path, results: dict[str, Any], samples: Mapping[str, Sequence[float]]) -> list[Path]:
+    """results.json, report.md and the plots under `out_dir`; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = plot(out_dir, results, samples)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out_dir / "report.md").write_text(markdown(results, plots))
+    return [out_dir / "results.json", out_dir / "report.md", *map(Path, plots)]

@@ -1,0 +1,473 @@
+"""`rapport bench [--quick]`: start the server as a user would, drive it from separate client
+processes over real HTTP and WebSockets, print every figure and write a report.
+
+Phases (each bounded in count and time; 127.0.0.1 only):
+  0. data set, written directly into the database (bench/dataset.py)
+  1. the ceiling: a bare ASGI hello-world on the same uvicorn stack, same worker count
+  2. send throughput: closed-loop senders, each in its own 1:1 thread
+  3. delivery latency: open-loop sends at fixed rates, timed to the recipient's socket
+  4. typing and read-receipt propagation over WebSockets
+  5. inbox page and search latency on the large data set
+  6. idle WebSockets held by one server, and server memory per connection
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import dataset, report, server  # noqa: E402
+from bench.load import raise_nofile, run_job  # noqa: E402
+from bench.stats import add_counts, merge, ratio, summarise  # noqa: E402
+
+QUICK: dict[str, Any] = {
+    "live_pairs": 16,
+    "unread": 30,
+    "idle_members": 500,
+    "big_members": 2_000,
+    "big_messages": 20_000,
+    "probes": 100,
+    "clients": 2,
+    "levels": [8, 32],
+    "phase_s": 2.5,
+    "rates": [200, 1000],
+    "delivery_s": 3.0,
+    "delivery_pairs": 64,
+    "live_s": 3.0,
+    "inbox_s": 2.5,
+    "inbox_concurrency": 4,
+    "idle_target": 2_000,
+    "idle_procs": 2,
+    "idle_batch": 100,
+    "idle_budget_s": 25.0,
+}
+FULL: dict[str, Any] = {
+    **QUICK,
+    "live_pairs": 40,
+    "unread": 60,
+    "idle_members": 5_000,
+    "big_members": 100_000,
+    "big_messages": 1_000_000,
+    "probes": 500,
+    "levels": [8, 32, 128],
+    "phase_s": 12.0,
+    "delivery_s": 15.0,
+    "delivery_pairs": 200,
+    "live_s": 15.0,
+    "inbox_s": 10.0,
+    "idle_target": 50_000,
+    "idle_procs": 8,
+    "idle_batch": 250,
+    "idle_budget_s": 240.0,
+}
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cfg = QUICK if args.quick else FULL
+        self.mode = "quick" if args.quick else "full"
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.name = f"{self.mode}-{stamp}"
+        self.out = Path(args.out) if args.out else ROOT / "bench" / "reports" / self.name
+        self.tmp = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+        self.url = args.database_url or f"sqlite+aiosqlite:///{self.tmp / 'rapport.db'}"
+        self.results: dict[str, Any] = {"name": self.name, "mode": self.mode, "notes": []}
+        self.samples: dict[str, list[float]] = {}
+        procs = max(self.cfg["idle_procs"], self.cfg["clients"] + 1)
+        self.pool = ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn"))
+        self.procs = procs
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        futures: list[Future[dict[str, Any]]] = [self.pool.submit(run_job, j) for j in jobs]
+        return [f.result(timeout=600) for f in futures]
+
+    def closed(self, base: str, coroutines: list[list[dict[str, Any]]], seconds: float, expect: int) -> dict[str, Any]:
+        """Closed-loop load from `clients` processes; throughput and latency of `expect` answers."""
+        n = self.cfg["clients"]
+        start_at = now_ns() + int(1.0e9)
+        jobs = [
+            {"kind": "closed_http", "base": base, "targets": coroutines[i::n], "start_at": start_at,
+             "duration": seconds, "expect": expect}
+            for i in range(n) if coroutines[i::n]
+        ]  # fmt: skip
+        got = self.jobs(jobs)
+        latencies = merge(got)
+        return {
+            "concurrency": len(coroutines),
+            "rps": round(len(latencies) / seconds, 1),
+            "latency": summarise(latencies),
+            "statuses": add_counts(got, "statuses"),
+            "errors": sum(r["errors"] for r in got),
+            "_samples": latencies,
+        }
+
+    # -- phases --------------------------------------------------------------------------
+
+    def build_data(self) -> dataset.Dataset:
+        from rich.progress import Progress
+
+        from rapport.store.migrate import upgrade_sync
+
+        upgrade_sync(self.url)
+        c = self.cfg
+        plan = dataset.Plan(
+            pairs=max(max(c["levels"]), c["delivery_pairs"]) + c["live_pairs"],
+            unread_per_pair=c["unread"],
+            idle_members=c["idle_members"],
+            big_members=c["big_members"],
+            big_messages=c["big_messages"],
+            probes=c["probes"],
+        )
+        with Progress(transient=False) as progress:
+            tasks: dict[str, Any] = {}
+
+            def step(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total)
+                progress.update(tasks[name], completed=done)
+
+            data = asyncio.run(dataset.build(self.url, plan, progress=step))
+        self.results["dataset"] = {**data.counts, "seconds": round(data.seconds, 1)}
+        say(f"data set: {data.counts['messages']:,} messages written in {data.seconds:.1f} s")
+        return data
+
+    def ceiling(self) -> None:
+        port = server.free_port()
+        hello = server.hello(port, self.args.workers, self.tmp / "hello.log")
+        try:
+            hello.wait_ready("/")
+            levels = []
+            for conc in self.cfg["levels"]:
+                r = self.closed(hello.base, [[{"method": "GET", "path": "/"}]] * conc, self.cfg["phase_s"], 200)
+                self.samples.setdefault(f"hello x{conc}", r.pop("_samples"))
+                levels.append(r)
+                say(report.lines({"ceiling": {"levels": [r]}})[0])
+        finally:
+            hello.stop()
+        self.results["ceiling"] = {"levels": levels}
+
+    def start(self) -> server.Server:
+        env = dict(os.environ)
+        env["RAPPORT_DATA_DIR"] = str(self.tmp)
+        env["RAPPORT_DATABASE_URL"] = self.url
+        env.pop("RAPPORT_REDIS_URL", None)
+        if self.args.redis_url:
+            env["RAPPORT_REDIS_URL"] = self.args.redis_url
+            env["RAPPORT_REDIS_NAMESPACE"] = f"bench-{self.name}"
+        srv = server.rapport(server.free_port(), self.args.workers, env, self.tmp / "server.log")
+        srv.wait_ready("/healthz")
+        return srv
+
+    def healthz(self, srv: server.Server) -> None:
+        conc = max(self.cfg["levels"])
+        r = self.closed(srv.base, [[{"method": "GET", "path": "/healthz"}]] * conc, self.cfg["phase_s"], 200)
+        r.pop("_samples")
+        self.results["ceiling"]["healthz"] = r
+        say(report.lines({"ceiling": {"healthz": r}})[0])
+
+    def send(self, srv: server.Server, data: dataset.Dataset) -> None:
+        ceiling = {lv["concurrency"]: lv["rps"] for lv in self.results["ceiling"]["levels"]}
+        levels = []
+        for conc in self.cfg["levels"]:
+            coroutines = [
+                [{"method": "POST", "path": f"/api/v1/conversations/{p.conversation_id}/messages", "token": p.a_token,
+                  "json": {"body": "Throughput probe: how about Thursday?", "client_id": "{client_id}"}}]
+                for p in data.pairs[:conc]
+            ]  # fmt: skip
+            cpu0 = srv.cpu_seconds()
+            r = self.closed(srv.base, coroutines, self.cfg["phase_s"], 201)
+            cpu = srv.cpu_seconds() - cpu0
+            self.samples.setdefault(f"send x{conc}", r.pop("_samples"))
+            r["ratio_to_ceiling"] = ratio(r["rps"], ceiling.get(conc))
+            r["server_cpu_ms_per_msg"] = round(1000 * cpu / max(1, r["rps"] * self.cfg["phase_s"]), 3)
+            levels.append(r)
+            self.results["send"] = {"levels": levels}
+            say(report.lines({"send": {"levels": [r]}})[0])
+
+    def delivery(self, data: dataset.Dataset) -> None:
+        c = self.cfg
+        pairs = data.pairs[: c["delivery_pairs"]]
+        senders = c["clients"]
+        rates = []
+        base = self.base
+        for rate in c["rates"]:
+            start_at = now_ns() + int(2.5e9)
+            end_at = start_at + int((c["delivery_s"] + 3) * 1e9)
+            jobs: list[dict[str, Any]] = [
+                {"kind": "receive", "base": base, "tokens": [p.b_token for p in pairs], "end_at": end_at}
+            ]
+            for i in range(senders):
+                mine = pairs[i::senders]
+                jobs.append(
+                    {"kind": "open_send", "base": base, "rate": rate / senders, "start_at": start_at,
+                     "duration": c["delivery_s"], "senders": [(p.conversation_id, p.a_token) for p in mine],
+                     "max_in_flight": 64}
+                )  # fmt: skip
+            got = self.jobs(jobs)
+            recv, sent = got[0], got[1:]
+            latencies = recv["latencies_ms"]
+            send_lat = merge(sent)
+            self.samples[f"delivery @{rate}/s"] = latencies
+            r = {
+                "rate": rate,
+                "offered": sum(s["offered"] for s in sent),
+                "accepted": len(send_lat),
+                "delivered": len(latencies),
+                "delivered_per_s": round(len(latencies) / c["delivery_s"], 1),
+                "latency": summarise(latencies),
+                "send_latency_from_due": summarise(send_lat),
+                "skipped": sum(s["skipped"] for s in sent),
+                "errors": sum(s["errors"] for s in sent),
+                "statuses": add_counts(sent, "statuses"),
+                "receivers_connected": recv["connected"],
+                "receivers_ready_before_start": recv["connected_at"] <= start_at,
+            }
+            rates.append(r)
+            self.results["delivery"] = {"rates": rates}
+            say(report.lines({"delivery": {"rates": [r]}})[0])
+
+    def live(self, data: dataset.Dataset) -> None:
+        c = self.cfg
+        first = max(max(c["levels"]), c["delivery_pairs"])
+        pairs = data.pairs[first : first + c["live_pairs"]]
+        job = {
+            "kind": "live", "base": self.base, "start_at": now_ns() + int(2e9), "duration": c["live_s"],
+            "period": 0.6, "pairs": [{"cid": p.conversation_id, "a_token": p.a_token, "b_token": p.b_token,
+                                      "unread": p.unread_for_a} for p in pairs],
+        }  # fmt: skip
+        got = self.jobs([job])[0]
+        self.samples["typing"] = got["typing_ms"]
+        self.samples["read receipt"] = got["read_ms"]
+        self.results["live"] = {
+            "typing": summarise(got["typing_ms"]),
+            "read": summarise(got["read_ms"]),
+            "timeouts": got["timeouts"],
+            "pairs": len(pairs),
+        }
+        for line in report.lines({"live": self.results["live"]}):
+            say(line)
+
+    def inbox_and_search(self, data: dataset.Dataset) -> None:
+        c = self.cfg
+        conc = c["inbox_concurrency"]
+        tokens = data.probe_tokens
+
+        def coroutines(path: str) -> list[list[dict[str, Any]]]:
+            return [[{"method": "GET", "path": path, "token": t} for t in tokens[i::conc]] for i in range(conc)]
+
+        r = self.closed(self.base, coroutines("/api/v1/conversations?limit=20"), c["inbox_s"], 200)
+        self.samples["inbox page"] = r.pop("_samples")
+        self.results["inbox"] = r
+        status = _status(self.base + "/api/v1/search?q=observability&limit=20", tokens[0])
+        if status == 200:
+            terms = dataset.SEARCH_TERMS
+            coros = [
+                [{"method": "GET", "path": f"/api/v1/search?q={terms[(i + k) % len(terms)]}&limit=20", "token": t}
+                 for k, t in enumerate(tokens[i::conc])]
+                for i in range(conc)
+            ]  # fmt: skip
+            s = self.closed(self.base, coros, c["inbox_s"], 200)
+            self.samples["search"] = s.pop("_samples")
+            self.results["search"] = s
+        else:
+            self.results["search"] = {"available": False, "reason": f"GET /api/v1/search answered {status}"}
+        for line in report.lines({"inbox": self.results["inbox"], "search": self.results["search"],
+                                  "dataset": self.results["dataset"]}):  # fmt: skip
+            say(line)
+
+    def idle(self, srv: server.Server, data: dataset.Dataset) -> None:
+        c = self.cfg
+        n = c["idle_procs"]
+        target = c["idle_target"]
+        nofile = srv.open_file_limit()
+        if nofile and nofile - 1_000 < target:
+            say(f"idle ws: the server may open {nofile} files (RLIMIT_NOFILE), so the ramp stops at {nofile - 1_000}")
+            target = nofile - 1_000
+        manager = multiprocessing.get_context("spawn").Manager()
+        try:
+            progress = manager.dict()
+            time.sleep(1.0)
+            before = srv.rss_mb()
+            started = time.monotonic()
+            deadline = now_ns() + int(c["idle_budget_s"] * 1e9)
+            jobs = [
+                {"kind": "idle", "base": self.base, "tokens": data.idle_tokens[i::n], "count": target // n,
+                 "local_ip": f"127.0.0.{2 + i}", "batch": c["idle_batch"], "deadline": deadline,
+                 "progress": progress, "name": f"w{i}"}
+                for i in range(n)
+            ]  # fmt: skip
+            futures = [self.pool.submit(run_job, j) for j in jobs]
+            series: list[tuple[float, int, float]] = []
+            while time.monotonic() - started < c["idle_budget_s"] + 5:
+                snapshot = dict(progress)
+                held = sum(v for k, v in snapshot.items() if not k.endswith(":done"))
+                series.append((round(time.monotonic() - started, 2), held, round(srv.rss_mb(), 1)))
+                if all(snapshot.get(f"w{i}:done") for i in range(n)) or any(f.done() for f in futures):
+                    break
+                time.sleep(0.5)
+            time.sleep(1.0)  # let the last handshakes settle before reading memory
+            after = srv.rss_mb()
+            snapshot = dict(progress)
+            held = sum(v for k, v in snapshot.items() if not k.endswith(":done"))
+            series.append((round(time.monotonic() - started, 2), held, round(after, 1)))
+            progress["release"] = True
+            got = [f.result(timeout=120) for f in futures]
+        finally:
+            manager.shutdown()
+        connected = sum(g["connected"] for g in got)
+        self.results["connections"] = {
+            "target": target,
+            "target_configured": c["idle_target"],
+            "server_open_file_limit": nofile,
+            "connected": connected,
+            "alive_at_release": sum(g["alive_at_release"] for g in got),
+            "failed": sum(g["failed"] for g in got),
+            "first_error": next((g["first_error"] for g in got if g["first_error"]), ""),
+            "client_processes": n,
+            "rss_before_mb": round(before, 1),
+            "rss_after_mb": round(after, 1),
+            "kb_per_connection": round((after - before) * 1024 / connected, 2) if connected else None,
+            "kb_per_connection_marginal": marginal_kb(series),
+            "ramp_seconds": round(max(g["ramp_seconds"] for g in got), 1),
+            "series": series,
+        }
+        say(report.lines({"connections": self.results["connections"]})[0])
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        began = time.monotonic()
+        self.results["started_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        self.results["machine"] = report.machine()
+        self.results["setup"] = {
+            "workers": self.args.workers,
+            "database": "sqlite (temporary data dir)" if not self.args.database_url else _redact(self.url),
+            "bus": "redis" if self.args.redis_url else "in-process",
+            "client_processes": self.procs,
+            "config": self.cfg,
+        }
+        if self.args.workers > 1 and not self.args.redis_url:
+            say("warning: several workers without --redis-url cannot deliver live events across workers")
+        m = self.results["machine"]
+        say(f"rapport bench ({self.mode}) on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}")
+        say(f"open files: {raise_nofile()}; temporary data dir {self.tmp}")
+        warm = [self.pool.submit(run_job, {"kind": "noop"}) for _ in range(self.procs)]
+        data = self.build_data()
+        for f in warm:
+            f.result()
+        self.ceiling()
+        srv = self.start()
+        self.base = srv.base
+        try:
+            self.healthz(srv)
+            self.send(srv, data)
+            self.delivery(data)
+            self.live(data)
+            self.inbox_and_search(data)
+            self.idle(srv, data)
+        finally:
+            srv.stop()
+            self.pool.shutdown(cancel_futures=True)
+        self.results["seconds"] = round(time.monotonic() - began, 1)
+        self.results["targets"] = report.targets(self.results)
+        self.results["notes"] = NOTES
+        files = report.write(self.out, self.results, self.samples)
+        for log in ("server.log", "hello.log"):
+            if (self.tmp / log).exists():
+                shutil.copy(self.tmp / log, self.out / log)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        say("")
+        for line in report.lines(self.results):
+            say(line)
+        for t in self.results["targets"]:
+            met = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+            say(f"target   {t['target']}: {t['value']} {t['unit']} (limit {t['limit']} {t['unit']}) {met}")
+        say(f"report: {files[1]} ({self.results['seconds']} s)")
+        return 0
+
+
+NOTES = [
+    "Throughput and the ceiling are closed-loop: each client coroutine sends its next request when the last answers;"
+    " the ratio compares the two at the same concurrency, from the same client processes.",
+    "Each send is POST /api/v1/conversations/{id}/messages with a fresh client_id, by a different sender in its own"
+    " 1:1 thread; it counts when the 201 (committed, synchronous=FULL) arrives within the window.",
+    "Delivery is open-loop: messages are due at fixed intervals whatever the answers, stamped with their due time,"
+    " and timed from that time to the recipient's WebSocket frame (no coordinated omission). Recipients do not ack.",
+    "Typing and read receipts: member A sends the frame on its socket, B's socket times the event;"
+    " each pair repeats every 0.6 s (under the typing rate limit).",
+    "Idle WebSockets: each client process binds its own 127.0.0.x source address (one source address gives about"
+    " 28k ephemeral ports); memory per connection is the server's RSS delta (all its processes) over connections.",
+    "The data set is written directly into the database with the app's own JSON shaping, one transaction, large"
+    " executemany batches; the big network's partners are skewed so the probed members have the deepest inboxes.",
+]
+
+
+def marginal_kb(series: list[tuple[float, int, float]]) -> float | None:
+    """KB of server RSS per extra connection over the second half of the ramp: unlike the
+    overall delta, this leaves out the one-off growth (SQLite page caches, pools) at its start."""
+    if not series or series[-1][1] < 2:
+        return None
+    end = series[-1]
+    mid = next((p for p in series if p[1] >= end[1] / 2), None)
+    if mid is None or end[1] - mid[1] < max(10, end[1] // 10):
+        return None
+    return round((end[2] - mid[2]) * 1024 / (end[1] - mid[1]), 2)
+
+
+def _status(url: str, token: str) -> int:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rapport bench", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a small run, under two minutes")
+    parser.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://... (default: a temp SQLite)")
+    parser.add_argument("--redis-url", default=None, help="use the Redis bus (needed for --workers > 1)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (also for the ceiling)")
+    parser.add_argument("--out", default=None, help="report directory (default bench/reports/<mode>-<time>)")
+    args = parser.parse_args(argv)
+    return Bench(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

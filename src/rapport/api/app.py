@@ -1,0 +1,95 @@
+"""The application factory: everything is built here, in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from rapport import __version__
+from rapport.api import errors
+from rapport.api.limits import BodySizeLimit
+from rapport.api.routes import accounts, connections, conversations, events
+from rapport.api.routes import attachments as attachment_routes
+from rapport.api.routes import search as search_routes
+from rapport.api.ws import router as ws_router
+from rapport.bus import create_bus
+from rapport.clock import Clock, SystemClock
+from rapport.services import attachments as attachment_service
+from rapport.services.context import Context, NetworkSwitches
+from rapport.services.typing_state import TypingTracker
+from rapport.settings import Settings
+from rapport.store.dialect import Database
+from rapport.store.migrate import upgrade
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            await upgrade(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        bus = create_bus(settings.redis_url, namespace=settings.redis_namespace)
+        await bus.start()
+        ctx = Context(
+            settings=settings,
+            db=db,
+            bus=bus,
+            clock=clock or SystemClock(),
+            network=NetworkSwitches(receipts_default=settings.read_receipts_enabled),
+            typing=TypingTracker(rate=settings.typing_rate_per_10s),
+        )
+        app.state.ctx = ctx
+        stop_sweeper = attachment_service.start_sweeper(ctx)
+        try:
+            yield
+        finally:
+            await stop_sweeper()
+            ctx.typing.close()
+            await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Rapport",
+        version=__version__,
+        summary="Messaging for professional networks.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(BodySizeLimit, limit=1024 * 1024, exempt=("/api/v1/attachments",))
+    errors.install(app)
+    for router in (accounts.router, connections.router, conversations.router, events.router, ws_router):
+        app.include_router(router)
+    app.include_router(attachment_routes.router)
+    app.include_router(search_routes.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> Response:
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    if WEB.is_dir():
+        app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(WEB / "index.html")
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory`: `rapport serve` has already migrated."""
+    return create_app(Settings.from_env(), migrate=os.environ.get("RAPPORT_MIGRATED") != "1")

@@ -1,0 +1,54 @@
+"""Request dependencies: the service context and the signed-in member."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from rapport.domain.errors import NotPermitted, Unauthorized
+from rapport.domain.model import Member
+from rapport.services import accounts
+from rapport.services.context import Context
+
+# Dependencies are `async def` even when they never await: FastAPI runs plain `def`
+# dependencies in its thread pool, a thread hop per request on the hottest path.
+
+
+async def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+
+
+async def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Sign in: send Authorization: Bearer <token>.", code="unauthorized")
+    return token.strip()
+
+
+Token = Annotated[str, Depends(bearer_token)]
+
+
+async def current_member(ctx: Ctx, token: Token) -> Member:
+    return await accounts.authenticate(ctx, token=token)
+
+
+CurrentMember = Annotated[Member, Depends(current_member)]
+
+
+async def require_admin(ctx: Ctx, token: Token) -> None:
+    """Admin routes answer only to RAPPORT_ADMIN_TOKEN, and not at all when it is unset."""
+    expected = ctx.settings.admin_token
+    if not expected:
+        raise NotPermitted("Admin routes are off: RAPPORT_ADMIN_TOKEN is not set.", code="admin_disabled")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("That is not the admin token.", code="invalid_admin_token")
+
+
+Admin = Depends(require_admin)

@@ -1,0 +1,119 @@
+"""Invitations, connections, blocks and groups."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+
+from rapport.api.deps import Ctx, CurrentMember
+from rapport.api.responses import Json
+from rapport.api.routes import parse_id
+from rapport.api.schemas import (
+    BlockCreate,
+    ConnectionsRead,
+    GroupCreate,
+    InvitationCreate,
+    InvitationOnly,
+    InvitationsRead,
+    RoleUpdate,
+)
+from rapport.services import connections
+from rapport.services.shapes import member_json
+
+router = APIRouter(prefix="/api/v1", tags=["connections"])
+
+
+@router.post("/invitations", status_code=201, response_model=InvitationOnly)
+async def invite(body: InvitationCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
+    invitation = await connections.invite(ctx, viewer, to=body.to, note=body.note)
+    return Json({"invitation": invitation}, status_code=201)
+
+
+@router.get("/invitations", response_model=InvitationsRead)
+async def list_invitations(ctx: Ctx, viewer: CurrentMember, direction: str = Query("received", max_length=20)) -> Json:
+    return Json({"invitations": await connections.list_invitations(ctx, viewer, direction=direction)})
+
+
+async def _respond(ctx: Ctx, viewer: CurrentMember, invitation_id: str, action: str) -> Json:
+    invitation = await connections.respond(
+        ctx, viewer, invitation_id=parse_id(invitation_id, "invitation"), action=action
+    )
+    return Json({"invitation": invitation})
+
+
+@router.post("/invitations/{invitation_id}/accept", response_model=InvitationOnly)
+async def accept(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return await _respond(ctx, viewer, invitation_id, "accept")
+
+
+@router.post("/invitations/{invitation_id}/decline", response_model=InvitationOnly)
+async def decline(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return await _respond(ctx, viewer, invitation_id, "decline")
+
+
+@router.post("/invitations/{invitation_id}/withdraw", response_model=InvitationOnly)
+async def withdraw(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return await _respond(ctx, viewer, invitation_id, "withdraw")
+
+
+@router.get("/connections", response_model=ConnectionsRead)
+async def list_connections(ctx: Ctx, viewer: CurrentMember) -> Json:
+    return Json({"connections": [member_json(m) for m in await connections.list_connections(ctx, viewer)]})
+
+
+@router.delete("/connections/{handle}", status_code=204)
+async def remove_connection(handle: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+    await connections.remove_connection(ctx, viewer, handle=handle)
+    return Response(status_code=204)
+
+
+@router.post("/blocks", status_code=201)
+async def block(body: BlockCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
+    blocked = await connections.block(ctx, viewer, handle=body.handle)
+    return Json({"blocked": member_json(blocked)}, status_code=201)
+
+
+@router.get("/blocks")
+async def list_blocks(ctx: Ctx, viewer: CurrentMember) -> Json:
+    return Json({"blocked": [member_json(m) for m in await connections.list_blocked(ctx, viewer)]})
+
+
+@router.delete("/blocks/{handle}", status_code=204)
+async def unblock(handle: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+    await connections.unblock(ctx, viewer, handle=handle)
+    return Response(status_code=204)
+
+
+@router.post("/groups", status_code=201, tags=["groups"])
+async def create_group(body: GroupCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
+    group = await connections.create_group(ctx, viewer, name=body.name, description=body.description)
+    return Json({"group": group}, status_code=201)
+
+
+@router.get("/groups", tags=["groups"])
+async def list_groups(ctx: Ctx, viewer: CurrentMember, mine: bool = False) -> Json:
+    return Json({"groups": await connections.list_groups(ctx, viewer, mine=mine)})
+
+
+@router.get("/groups/{group_id}", tags=["groups"])
+async def get_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return Json({"group": await connections.get_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
+
+
+@router.post("/groups/{group_id}/join", tags=["groups"])
+async def join_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return Json({"group": await connections.join_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
+
+
+@router.post("/groups/{group_id}/leave", status_code=204, tags=["groups"])
+async def leave_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+    await connections.leave_group(ctx, viewer, group_id=parse_id(group_id, "group"))
+    return Response(status_code=204)
+
+
+@router.put("/groups/{group_id}/members/{handle}/role", tags=["groups"])
+async def set_role(group_id: str, handle: str, body: RoleUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
+    return Json(
+        await connections.set_group_role(
+            ctx, viewer, group_id=parse_id(group_id, "group"), handle=handle, role=body.role
+        )
+    )

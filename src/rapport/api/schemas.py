@@ -1,0 +1,238 @@
+"""Request and response shapes of the public API (API.md). Kept apart from domain types."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class RegisterCreate(Shape):
+    handle: str = Field(max_length=200)
+    name: str = Field(max_length=1000)
+    email: str = Field(max_length=400)
+    password: str = Field(max_length=1000)
+
+
+class LoginCreate(Shape):
+    login: str = Field(max_length=400)
+    password: str = Field(max_length=1000)
+
+
+class ProfileUpdate(Shape):
+    name: str | None = Field(default=None, max_length=1000)
+    headline: str | None = Field(default=None, max_length=1000)
+    industry: str | None = Field(default=None, max_length=1000)
+    location: str | None = Field(default=None, max_length=1000)
+
+
+class SettingsUpdate(Shape):
+    read_receipts_and_typing: StrictBool | None = None
+    open_profile: StrictBool | None = None
+    messages_from_group_members: StrictBool | None = None
+    sponsored_messages: StrictBool | None = None
+
+
+class TierUpdate(Shape):
+    tier: str = Field(max_length=50)
+
+
+class NetworkSettingsUpdate(Shape):
+    read_receipts: StrictBool
+
+
+class InvitationCreate(Shape):
+    to: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=100_000)
+
+
+class BlockCreate(Shape):
+    handle: str = Field(max_length=200)
+
+
+class GroupCreate(Shape):
+    name: str = Field(max_length=1000)
+    description: str = Field(default="", max_length=100_000)
+
+
+class RoleUpdate(Shape):
+    role: str = Field(max_length=50)
+
+
+class ConversationCreate(Shape):
+    to: list[str] = Field(max_length=1000)
+    body: str = Field(default="", max_length=1_000_000)
+    kind: str | None = Field(default=None, max_length=50)
+    subject: str | None = Field(default=None, max_length=100_000)
+    client_id: str | None = Field(default=None, min_length=1, max_length=100)
+    attachments: list[str] = Field(default_factory=list, max_length=1000)
+    group_id: str | None = Field(default=None, max_length=40)
+
+
+class MessageCreate(Shape):
+    body: str = Field(default="", max_length=1_000_000)
+    client_id: str | None = Field(default=None, min_length=1, max_length=100)
+    attachments: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class MessageUpdate(Shape):
+    body: str = Field(max_length=1_000_000)
+
+
+class ConversationUpdate(Shape):
+    archived: StrictBool | None = None
+    muted: StrictBool | None = None
+    unread: StrictBool | None = None
+
+
+class ReadCreate(Shape):
+    message_id: str = Field(max_length=40)
+
+
+class TypingCreate(Shape):
+    typing: StrictBool
+
+
+# --- responses (for the OpenAPI document; routes return pre-shaped JSON) ----------------
+
+
+class MemberRead(Shape):
+    id: str
+    handle: str
+    name: str
+    headline: str
+    industry: str
+    location: str
+    tier: Literal["free", "premium_career", "premium_business"]
+    open_profile: bool
+    avatar_url: str | None
+
+
+class SettingsRead(Shape):
+    read_receipts_and_typing: bool
+    open_profile: bool
+    messages_from_group_members: bool
+    sponsored_messages: bool
+
+
+class SessionRead(Shape):
+    member: MemberRead
+    token: str
+
+
+class MeRead(Shape):
+    member: MemberRead
+    settings: SettingsRead
+    inmail_credits: int
+
+
+class MemberOnly(Shape):
+    member: MemberRead
+
+
+class SettingsOnly(Shape):
+    settings: SettingsRead
+
+
+class ProfileRead(Shape):
+    member: MemberRead
+    degree: int | None
+
+
+class MembersRead(Shape):
+    members: list[MemberRead]
+
+
+class InvitationRead(Shape):
+    id: str
+    from_: str = Field(alias="from")
+    to: str
+    note: str | None
+    state: Literal["pending", "accepted", "declined", "withdrawn"]
+    created_at: str
+
+
+class InvitationOnly(Shape):
+    invitation: InvitationRead
+
+
+class InvitationsRead(Shape):
+    invitations: list[InvitationRead]
+
+
+class ConnectionsRead(Shape):
+    connections: list[MemberRead]
+
+
+class ReadBy(Shape):
+    member: MemberRead
+    read_at: str
+
+
+class MessageRead(Shape):
+    id: str
+    conversation_id: str
+    sender: MemberRead | None
+    body: str
+    attachments: list[dict[str, object]]
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    client_id: str | None
+    status: Literal["sent", "delivered", "read"] | None
+    read_by: list[ReadBy] | None
+
+
+class ConversationRead(Shape):
+    id: str
+    kind: str
+    subject: str | None
+    participants: list[MemberRead]
+    last_message: MessageRead | None
+    unread_count: int
+    archived: bool
+    muted: bool
+    updated_at: str
+
+
+class ConversationOnly(Shape):
+    conversation: ConversationRead
+
+
+class ConversationStarted(Shape):
+    conversation: ConversationRead
+    message: MessageRead
+
+
+class ConversationsRead(Shape):
+    conversations: list[ConversationRead]
+    next_cursor: str | None
+
+
+class MessageOnly(Shape):
+    message: MessageRead
+
+
+class MessagesRead(Shape):
+    messages: list[MessageRead]
+
+
+class EventsRead(Shape):
+    events: list[dict[str, object]]
+    next: int
+
+
+class ErrorDetail(Shape):
+    code: str
+    message: str
+
+
+class ErrorRead(Shape):
+    error: ErrorDetail

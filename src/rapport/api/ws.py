@@ -1,0 +1,213 @@
+"""The live connection: stored events replayed from `since`, then live ones, with no gap
+and no duplicate; client frames for ack, typing and read.
+
+Order of operations on connect matters: subscribe to the bus first, then read the log.
+Anything committed while the log is read arrives on the subscription too, and is dropped
+there by sequence number; anything the bus may have lost (RESYNC) is re-read from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from rapport.bus import RESYNC
+from rapport.domain.errors import DomainError
+from rapport.domain.events import EventType
+from rapport.domain.model import Member
+from rapport.services import accounts, events, receipts
+from rapport.services.context import Context
+from rapport.store import events as event_log
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+AUTH_TIMEOUT = 10.0
+RECENT_LIMIT = 5_000
+
+
+def frame_seq(frame: bytes) -> int | None:
+    """The seq at the head of an encoded event (`{"seq":N,...`), without parsing the rest."""
+    end = frame.find(b",", 7)
+    head = frame[7:end]
+    return None if head == b"null" else int(head)
+
+
+class Connection:
+    """One device's socket: what it was sent, and which messages it has yet to acknowledge."""
+
+    def __init__(self, ctx: Context, ws: WebSocket, member: Member) -> None:
+        self.ctx = ctx
+        self.ws = ws
+        self.member = member
+        self.last_seq = 0
+        self.unacked: dict[int, tuple[int, int]] = {}
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, frame: bytes) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(frame.decode())
+
+    async def send_json(self, value: Any) -> None:
+        await self.send(orjson.dumps(value))
+
+    def remember(self, seq: int, type_: str, frame: bytes) -> None:
+        """Keep message.new events from others until the device acknowledges them."""
+        if type_ != EventType.MESSAGE_NEW.value:
+            return
+        event = orjson.loads(frame)
+        message = event["message"]
+        if (message.get("sender") or {}).get("id") == str(self.member.id):
+            return
+        if len(self.unacked) >= RECENT_LIMIT:
+            self.unacked.pop(next(iter(self.unacked)))
+        self.unacked[seq] = (int(event["conversation_id"]), int(message["id"]))
+
+    async def catch_up(self) -> None:
+        while True:
+            rows = await events.read_since(self.ctx, self.member.id, self.last_seq)
+            for seq, type_, frame in rows:
+                await self.send(frame)
+                self.remember(seq, type_, frame)
+                self.last_seq = seq
+            if len(rows) < events.PAGE:
+                return
+
+    async def ack(self, upto: int) -> None:
+        done = [s for s in self.unacked if s <= upto]
+        up_to: dict[int, int] = {}
+        for seq in done:
+            conversation_id, message_id = self.unacked.pop(seq)
+            up_to[conversation_id] = max(up_to.get(conversation_id, 0), message_id)
+        await receipts.mark_delivered(self.ctx, self.member.id, up_to)
+
+
+async def _authenticate(ctx: Context, ws: WebSocket) -> Member | None:
+    token = ws.query_params.get("token")
+    if not token:
+        # The token may come as the first frame, so it stays out of proxy logs.
+        try:
+            async with asyncio.timeout(AUTH_TIMEOUT):
+                first = orjson.loads(await ws.receive_text())
+            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+        except (TimeoutError, orjson.JSONDecodeError, WebSocketDisconnect, KeyError, TypeError):
+            token = None
+    if not token:
+        return None
+    try:
+        return await accounts.authenticate(ctx, token=str(token))
+    except DomainError:
+        return None
+
+
+@router.websocket("/api/v1/ws")
+async def websocket(ws: WebSocket) -> None:
+    ctx: Context = ws.app.state.ctx
+    await ws.accept()
+    member = await _authenticate(ctx, ws)
+    if member is None:
+        with contextlib.suppress(Exception):
+            await ws.send_text(
+                orjson.dumps({"type": "error", "error": {"code": "unauthorized", "message": "Sign in again."}}).decode()
+            )
+            await ws.close(code=4401)
+        return
+    conn = Connection(ctx, ws, member)
+    since = ws.query_params.get("since")
+    async with ctx.bus.subscribe(member.id) as sub:
+        if since is not None and since.isdigit():
+            conn.last_seq = int(since)
+        else:
+            async with ctx.db.read() as db:
+                conn.last_seq = await event_log.last_seq(db, member_id=member.id)
+        await conn.send_json({"type": "hello", "seq": None, "member": member.handle, "since": conn.last_seq})
+        try:
+            await conn.catch_up()
+            reader = asyncio.create_task(_read_frames(conn))
+            try:
+                while not reader.done():
+                    getter = asyncio.ensure_future(sub.get())
+                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter not in done:
+                        getter.cancel()
+                        break
+                    frame = getter.result()
+                    if frame == RESYNC:
+                        await conn.catch_up()
+                        continue
+                    seq = frame_seq(frame)
+                    if seq is None:
+                        await conn.send(frame)  # live-only: typing
+                    elif seq == conn.last_seq + 1:
+                        await conn.send(frame)
+                        conn.last_seq = seq
+                        conn.remember(seq, _type_of(frame), frame)
+                    elif seq > conn.last_seq:
+                        await conn.catch_up()  # a frame came ahead of one still in flight: use the log
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+
+
+def _type_of(frame: bytes) -> str:
+    start = frame.find(b'"type":"') + 8
+    return frame[start : frame.find(b'"', start)].decode()
+
+
+async def _read_frames(conn: Connection) -> None:
+    while True:
+        try:
+            raw = await conn.ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        try:
+            frame = orjson.loads(raw)
+            if not isinstance(frame, dict):
+                raise ValueError
+            await _handle(conn, frame)
+        except DomainError as exc:
+            await conn.send_json({"type": "error", "seq": None, "error": {"code": exc.code, "message": exc.message}})
+        except (ValueError, TypeError, KeyError):
+            await conn.send_json(
+                {
+                    "type": "error",
+                    "seq": None,
+                    "error": {"code": "bad_frame", "message": "That frame is not one this server understands."},
+                }
+            )
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+        return int(value)
+    raise ValueError
+
+
+async def _handle(conn: Connection, frame: dict[str, Any]) -> None:
+    kind = frame.get("type")
+    if kind == "ack":
+        await conn.ack(_int(frame["seq"]))
+    elif kind == "typing":
+        typing = frame.get("typing", True)
+        if not isinstance(typing, bool):
+            raise ValueError
+        await receipts.set_typing(conn.ctx, conn.member, conversation_id=_int(frame["conversation_id"]), typing=typing)
+    elif kind == "read":
+        await receipts.mark_read(
+            conn.ctx, conn.member, conversation_id=_int(frame["conversation_id"]), message_id=_int(frame["message_id"])
+        )
+    elif kind == "ping":
+        await conn.send_json({"type": "pong", "seq": None})
+    else:
+        raise ValueError

@@ -1,0 +1,129 @@
+"""The bus interface, and the per-process hub that hands frames to local subscribers.
+
+A frame is one encoded event, addressed to one member. Every bus delivers it to each
+local subscription of that member (one per connected device). A bus that may have lost
+frames (a broker outage, a subscriber too slow to keep up) delivers RESYNC instead, and
+the subscriber catches up from the stored event log: the log, not the bus, is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Final
+
+RESYNC: Final = b""
+"""Sentinel frame: frames may have been lost; re-read the event log."""
+
+QUEUE_LIMIT = 2_000
+
+
+class Subscription:
+    """One device's view of the bus: frames for one member, in publish order."""
+
+    def __init__(self, member_id: int) -> None:
+        self.member_id = member_id
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LIMIT)
+        self._lagged = False
+
+    def deliver(self, frame: bytes) -> None:
+        if self._lagged:
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            # Too slow to keep up: drop what is queued and make the reader resync.
+            self._lagged = True
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(RESYNC)
+
+    async def get(self) -> bytes:
+        frame = await self._queue.get()
+        if frame == RESYNC:
+            self._lagged = False
+        return frame
+
+    def get_nowait(self) -> bytes | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+
+class LocalHub:
+    """Subscriptions of this process, by member."""
+
+    def __init__(self) -> None:
+        self._subs: dict[int, set[Subscription]] = defaultdict(set)
+
+    def add(self, sub: Subscription) -> bool:
+        """Register; True when it is the member's first local subscription."""
+        subs = self._subs[sub.member_id]
+        subs.add(sub)
+        return len(subs) == 1
+
+    def remove(self, sub: Subscription) -> bool:
+        """Unregister; True when the member has no local subscription left."""
+        subs = self._subs.get(sub.member_id)
+        if subs is None:
+            return False
+        subs.discard(sub)
+        if not subs:
+            del self._subs[sub.member_id]
+            return True
+        return False
+
+    def deliver(self, member_id: int, frame: bytes) -> None:
+        for sub in self._subs.get(member_id, ()):
+            sub.deliver(frame)
+
+    def resync_all(self) -> None:
+        for subs in self._subs.values():
+            for sub in subs:
+                sub.deliver(RESYNC)
+
+    @property
+    def members(self) -> list[int]:
+        return list(self._subs)
+
+    def is_local(self, member_id: int) -> bool:
+        return member_id in self._subs
+
+
+class Bus(ABC):
+    """Publish frames to members; subscribe to one member's frames."""
+
+    def __init__(self) -> None:
+        self.hub = LocalHub()
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect, if the bus has anything to connect to."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Disconnect."""
+
+    @abstractmethod
+    async def publish(self, items: Iterable[tuple[int, bytes]]) -> None:
+        """Send each (member_id, frame) to that member's subscriptions, in every process."""
+
+    async def _on_first_subscription(self, member_id: int) -> None:  # noqa: B027
+        """A backend hook: start listening for this member."""
+
+    async def _on_last_unsubscription(self, member_id: int) -> None:  # noqa: B027
+        """A backend hook: stop listening for this member."""
+
+    @asynccontextmanager
+    async def subscribe(self, member_id: int) -> AsyncIterator[Subscription]:
+        """Frames for `member_id` from now until the block ends."""
+        sub = Subscription(member_id)
+        if self.hub.add(sub):
+            await self._on_first_subscription(member_id)
+        try:
+            yield sub
+        finally:
+            if self.hub.remove(sub):
+                await self._on_last_unsubscription(member_id)

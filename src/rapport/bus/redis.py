@@ -1,0 +1,121 @@
+"""Redis pub/sub: many server processes, on many machines, act as one.
+
+Each process keeps one pub/sub connection and subscribes to the channel of every member
+with a device connected to it. Redis pub/sub forgets what it could not deliver, so after
+any loss of the connection the process reconnects with backoff, subscribes again and
+tells every local subscriber to RESYNC from the stored log: clients miss nothing stored;
+only live-only events (typing) sent during the outage are lost, as they may be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from rapport.bus.base import Bus
+
+log = logging.getLogger(__name__)
+
+
+class RedisBus(Bus):
+    """`namespace` separates networks sharing one Redis: channels are `{namespace}:member:{id}`."""
+
+    def __init__(self, url: str, *, namespace: str = "rapport", max_backoff: float = 5.0) -> None:
+        super().__init__()
+        self.url = url
+        self.prefix = f"{namespace}:member:"
+        self.heartbeat = f"{namespace}:heartbeat"
+        self.max_backoff = max_backoff
+        self._publisher: aioredis.Redis | None = None
+        self._pubsub: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def channel(self, member_id: int) -> str:
+        return f"{self.prefix}{member_id}"
+
+    async def start(self) -> None:
+        self._publisher = aioredis.from_url(self.url, socket_connect_timeout=2)
+        self._listener = asyncio.create_task(self._listen(), name="rapport-redis-bus")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), timeout=5)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        if self._publisher is not None:
+            await self._publisher.aclose()
+
+    async def publish(self, items: Iterable[tuple[int, bytes]]) -> None:
+        batch = list(items)
+        if not batch or self._publisher is None:
+            return
+        try:
+            async with self._publisher.pipeline(transaction=False) as pipe:
+                for member_id, frame in batch:
+                    pipe.publish(self.channel(member_id), frame)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # Stored events are safe in the log; subscribers elsewhere resync on reconnect.
+            log.warning("redis publish failed (%s); %d frames left to the log", exc, len(batch))
+
+    async def _on_first_subscription(self, member_id: int) -> None:
+        async with self._lock:
+            if self._pubsub is not None and self._connected.is_set():
+                try:
+                    await self._pubsub.subscribe(self.channel(member_id))
+                except (RedisError, OSError):
+                    log.warning("redis subscribe failed; will resubscribe on reconnect")
+
+    async def _on_last_unsubscription(self, member_id: int) -> None:
+        async with self._lock:
+            if self._pubsub is not None and self._connected.is_set():
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(self.channel(member_id))
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            try:
+                async with self._lock:
+                    client = aioredis.from_url(self.url, socket_connect_timeout=2)
+                    self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+                    # A heartbeat channel keeps the connection subscribed with no device.
+                    await self._pubsub.subscribe(self.heartbeat, *(self.channel(m) for m in self.hub.members))
+                    self._connected.set()
+                if not first:
+                    log.info("redis bus reconnected; local subscribers resync from the log")
+                    self.hub.resync_all()
+                first = False
+                backoff = 0.1
+                async for message in self._pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    name = message["channel"]
+                    name = name.decode() if isinstance(name, bytes) else name
+                    if name.startswith(self.prefix):
+                        self.hub.deliver(int(name[len(self.prefix) :]), message["data"])
+                raise ConnectionError("redis pub/sub stream ended")
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, ConnectionError) as exc:
+                self._connected.clear()
+                log.warning("redis bus lost (%s); retrying in %.1fs", exc, backoff)
+                with contextlib.suppress(Exception):
+                    if self._pubsub is not None:
+                        await self._pubsub.aclose()
+                await asyncio.sleep(backoff)
+                backoff = min(self.max_backoff, backoff * 2)

@@ -1,0 +1,95 @@
+"""`rapport serve | migrate | demo | bench`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from rapport.settings import Settings
+
+app = typer.Typer(add_completion=False, help="Rapport: messaging for professional networks.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Server processes (share one database and, for >1, Redis)."),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Apply pending migrations, then serve HTTP and WebSocket."""
+    import uvicorn
+
+    from rapport.store.migrate import upgrade_sync
+
+    settings = Settings.from_env()
+    if workers > 1 and not settings.redis_url:
+        # Each worker would have its own in-process bus: live events would not cross workers.
+        typer.echo("warning: --workers > 1 without RAPPORT_REDIS_URL: live events stay inside each worker", err=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.resolved_database_url)
+    os.environ["RAPPORT_MIGRATED"] = "1"
+    uvicorn.run(
+        "rapport.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",  # uvicorn's legacy "websockets" protocol is deprecated
+        log_level=log_level,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from rapport.store.migrate import upgrade_sync
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.resolved_database_url)
+    typer.echo(f"schema up to date: {settings.resolved_database_url}")
+
+
+@app.command()
+def demo(
+    members: int = typer.Option(300, help="How many members to create."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if the network has members."),
+) -> None:
+    """Fill the database with a realistic demo network (password for everyone: rapport-demo)."""
+    from rapport.demo import build_demo
+
+    asyncio.run(build_demo(Settings.from_env(), members=members, if_empty=if_empty))
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="A small run, under two minutes."),
+    database_url: str | None = typer.Option(None, help="Database to measure (default: a temporary SQLite)."),
+    redis_url: str | None = typer.Option(None, help="Redis bus, for the scale-out set-up."),
+    workers: int = typer.Option(1, help="Server processes (the ceiling uses as many)."),
+    out: str | None = typer.Option(None, help="Report directory (default bench/reports/<mode>-<time>)."),
+) -> None:
+    """Measure throughput, latency, connections and scale, with a report (see bench/)."""
+    candidates = [Path.cwd() / "bench" / "run.py", Path(__file__).resolve().parents[2] / "bench" / "run.py"]
+    script = next((c for c in candidates if c.exists()), None)
+    if script is None:
+        typer.echo("bench/run.py not found: run from the project's root", err=True)
+        raise typer.Exit(2)
+    args = [sys.executable, str(script), *(["--quick"] if quick else []), "--workers", str(workers)]
+    for flag, value in (("--database-url", database_url), ("--redis-url", redis_url), ("--out", out)):
+        if value:
+            args += [flag, value]
+    os.execv(sys.executable, args)
+
+
+def main() -> None:
+    app()

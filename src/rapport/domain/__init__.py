@@ -1,0 +1,1 @@
+"""Pure rules and types. Standard library only: no I/O, no framework, no clock."""

@@ -1,0 +1,23 @@
+"""The product's numeric limits (DESIGN §1-§4), in one place so tests and docs agree."""
+
+from datetime import timedelta
+
+INVITATION_NOTE_MAX = 300
+WEEKLY_INVITATIONS_DEFAULT = 100
+INVITATION_WINDOW = timedelta(days=7)
+
+MESSAGE_BODY_MAX = 8_000
+INMAIL_BODY_MAX = 2_000
+INMAIL_SUBJECT_MAX = 200
+MAX_RECIPIENTS = 50
+MAX_MENTIONS = 20
+MAX_ATTACHMENTS_PER_MESSAGE = 10
+
+EDIT_WINDOW = timedelta(minutes=60)
+TYPING_TTL = timedelta(seconds=10)
+
+HANDLE_MIN, HANDLE_MAX = 3, 30
+NAME_MAX = 100
+PROFILE_FIELD_MAX = 200
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256

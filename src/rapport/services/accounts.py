@@ -1,0 +1,151 @@
+"""Register, sign in and out, and resolve a bearer token to a member."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+from rapport.domain.errors import Conflict, Invalid, Unauthorized
+from rapport.domain.limits import HANDLE_MAX, HANDLE_MIN, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from rapport.domain.model import Member
+from rapport.services.context import Context
+from rapport.store import members
+
+HANDLE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
+
+
+@dataclass(frozen=True)
+class Session:
+    member: Member
+    token: str
+
+
+def hasher(ctx: Context) -> PasswordHasher:
+    return PasswordHasher(time_cost=ctx.settings.password_time_cost, memory_cost=ctx.settings.password_memory_cost)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored hashed: a leaked table gives no one a session."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "rp_" + secrets.token_urlsafe(32)
+
+
+def normalise_handle(handle: str) -> str:
+    handle = handle.strip().lower()
+    if not HANDLE.match(handle):
+        raise Invalid(
+            f"A handle has {HANDLE_MIN}-{HANDLE_MAX} characters: letters, digits, '_', '.' or '-'.",
+            code="invalid_handle",
+        )
+    return handle
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise Invalid(f"A name has 1-{NAME_MAX} characters.", code="invalid_name")
+    return name
+
+
+async def register(ctx: Context, *, handle: str, name: str, email: str, password: str) -> Session:
+    """Create a member and open their first session."""
+    handle = normalise_handle(handle)
+    name = check_name(name)
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise Invalid("That is not an e-mail address.", code="invalid_email")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(f"A password has {PASSWORD_MIN}-{PASSWORD_MAX} characters.", code="weak_password")
+    password_hash = await asyncio.to_thread(hasher(ctx).hash, password)
+    token = new_token()
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.write() as conn:
+            taken = await members.handle_or_email_taken(conn, handle=handle, email=email)
+            if taken:
+                raise Conflict(f"That {taken} is already taken.", code=f"{taken}_taken")
+            member_id = await members.add(
+                conn, handle=handle, email=email, password_hash=password_hash, name=name, at=now
+            )
+            await members.add_token(conn, token_hash=token_hash(token), member_id=member_id, at=now)
+            member = await members.get(conn, member_id=member_id)
+    except IntegrityError as exc:  # two registrations raced for the same handle or e-mail
+        raise Conflict("That handle or e-mail is already taken.", code="handle_taken") from exc
+    assert member is not None
+    return Session(member, token)
+
+
+_DUMMY_HASH: dict[int, str] = {}
+
+
+async def login(ctx: Context, *, login: str, password: str) -> Session:
+    """Open a session for a handle or e-mail and password; one answer for every failure."""
+    async with ctx.db.read() as conn:
+        found = await members.get_credentials(conn, login=login)
+    ph = hasher(ctx)
+    if found is None:
+        # Spend the same time as a real check, so timing does not reveal who is a member.
+        key = id(ph)
+        if key not in _DUMMY_HASH:
+            _DUMMY_HASH[key] = await asyncio.to_thread(ph.hash, secrets.token_hex(8))
+        await asyncio.to_thread(_verify, ph, _DUMMY_HASH[key], password)
+        raise Unauthorized("Wrong login or password.", code="invalid_credentials")
+    member_id, stored = found
+    if not await asyncio.to_thread(_verify, ph, stored, password):
+        raise Unauthorized("Wrong login or password.", code="invalid_credentials")
+    token = new_token()
+    async with ctx.db.write() as conn:
+        if ph.check_needs_rehash(stored):
+            new_hash = ph.hash(password)
+            await members.save_password_hash(conn, member_id=member_id, password_hash=new_hash)
+        await members.add_token(conn, token_hash=token_hash(token), member_id=member_id, at=ctx.clock.now())
+        member = await members.get(conn, member_id=member_id)
+    assert member is not None
+    return Session(member, token)
+
+
+def _verify(ph: PasswordHasher, stored: str, password: str) -> bool:
+    try:
+        return ph.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def logout(ctx: Context, *, token: str) -> None:
+    async with ctx.db.write() as conn:
+        await members.delete_token(conn, token_hash=token_hash(token))
+
+
+async def authenticate(ctx: Context, *, token: str) -> Member:
+    """The member a bearer token belongs to."""
+    async with ctx.db.read() as conn:
+        member = await members.member_for_token(conn, token_hash=token_hash(token))
+    if member is None:
+        raise Unauthorized("Sign in again: that token is not valid.", code="invalid_token")
+    return member
+
+
+def profile_fields(changes: dict[str, Any]) -> dict[str, Any]:
+    """The profile fields a member may change, checked."""
+    out: dict[str, Any] = {}
+    for key in ("name", "headline", "industry", "location"):
+        if key in changes and changes[key] is not None:
+            value = str(changes[key]).strip()
+            if key == "name":
+                value = check_name(value)
+            elif len(value) > 200:
+                raise Invalid(f"{key} may have at most 200 characters.", code="invalid_profile")
+            out[key] = value
+    return out

@@ -1,0 +1,48 @@
+"""What every use case needs, built once by the app's lifespan and passed in explicitly."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rapport.bus import Bus
+from rapport.clock import Clock
+from rapport.services.typing_state import TypingTracker
+from rapport.settings import Settings
+from rapport.store.dialect import Database
+from rapport.store.tables import network_settings
+
+NETWORK_SETTINGS_TTL = 2.0
+
+
+@dataclass
+class NetworkSwitches:
+    """Operator switches, stored so every process agrees; cached briefly per process."""
+
+    receipts_default: bool
+    _receipts: bool | None = None
+    _loaded_at: float = 0.0
+
+    async def receipts_enabled(self, conn: AsyncConnection) -> bool:
+        now = time.monotonic()
+        if self._receipts is None or now - self._loaded_at > NETWORK_SETTINGS_TTL:
+            value = await conn.scalar(select(network_settings.c.value).where(network_settings.c.key == "read_receipts"))
+            self._receipts = self.receipts_default if value is None else value == "on"
+            self._loaded_at = now
+        return self._receipts
+
+    def forget(self) -> None:
+        self._receipts = None
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    bus: Bus
+    clock: Clock
+    network: NetworkSwitches
+    typing: TypingTracker = field(default_factory=TypingTracker)

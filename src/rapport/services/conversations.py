@@ -1,0 +1,319 @@
+"""Starting conversations under the messaging policy, the inbox, and per-member thread state."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rapport.domain import credits
+from rapport.domain.errors import Conflict, Invalid, NotFound, NotPermitted
+from rapport.domain.events import EventType
+from rapport.domain.limits import MAX_RECIPIENTS
+from rapport.domain.messages import check_body, check_subject
+from rapport.domain.model import ConversationKind, InMailState, Member, MemberId
+from rapport.domain.policy import Decision, RecipientFacts, Refusal, SenderFacts, may_message, may_start_group_chat
+from rapport.services import messages as message_service
+from rapport.services.context import Context
+from rapport.services.shapes import conversation_json
+from rapport.services.uow import UnitOfWork
+from rapport.store import conversations, members, social
+from rapport.store.conversations import ConversationRow, InboxCursor, ParticipantRow
+
+FILTERS = ("all", "unread", "archived", "inmail", "sponsored")
+_INVALID_REFUSALS = {"too_many_recipients", "cannot_message_self", "no_recipients", "inmail_single_recipient"}
+
+
+def _raise(refusal: Refusal) -> None:
+    if refusal.reason in _INVALID_REFUSALS:
+        raise Invalid(refusal.message, code=refusal.reason)
+    raise NotPermitted(refusal.message, code=refusal.reason)
+
+
+async def start(
+    ctx: Context,
+    sender: Member,
+    *,
+    to: Sequence[str],
+    body: str,
+    kind: str | None = None,
+    subject: str | None = None,
+    client_id: str | None = None,
+    attachments: Sequence[str] = (),
+    group_id: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Start (or continue, for 1:1) a conversation; returns (conversation, message, created)."""
+    handles = list(dict.fromkeys(h.strip().lower() for h in to if h.strip()))
+    if not handles:
+        raise Invalid("Name at least one recipient.", code="no_recipients")
+    if len(handles) > MAX_RECIPIENTS:
+        raise Invalid(
+            f"A conversation may have at most {MAX_RECIPIENTS} recipients besides you.",
+            code="too_many_recipients",
+        )
+    if kind is not None and kind not in ("inmail", "group_chat", "direct", "group_member", "open_profile", "multi"):
+        raise Invalid("kind is inmail or group_chat; other kinds are decided by the policy.", code="invalid_kind")
+    wants_inmail = kind == ConversationKind.INMAIL.value
+    if wants_inmail:
+        subject = check_subject(subject)
+    else:
+        subject = None
+    check_body(body, attachments=len(attachments), inmail=wants_inmail)
+
+    async with UnitOfWork(ctx) as uow:
+        if client_id is not None:
+            existing = await message_service.replay(uow, sender, client_id)
+            if existing is not None:
+                return (*existing, False)
+        recipients = await members.list_by_handles(uow.conn, handles=handles)
+        found = {m.handle for m in recipients}
+        missing = [h for h in handles if h not in found]
+        if missing:
+            raise NotFound(f"No member with handle {missing[0]!r}.", code="member_not_found")
+        decision = await _decide(uow, sender, recipients, wants_inmail=wants_inmail, kind=kind, group_id=group_id)
+        if decision.kind is ConversationKind.INMAIL:
+            check_body(body, attachments=len(attachments), inmail=True)
+        conversation = None
+        if decision.kind.is_one_to_one_thread:
+            conversation = await conversations.get_pair(uow.conn, a=sender.id, b=recipients[0].id)
+        if conversation is None:
+            conversation = await conversations.add(
+                uow.conn,
+                kind=decision.kind,
+                member_ids=[sender.id, *(r.id for r in recipients)],
+                created_by=sender.id,
+                at=uow.now,
+                subject=subject if decision.kind is ConversationKind.INMAIL else None,
+                group_id=group_id if decision.kind is ConversationKind.GROUP_CHAT else None,
+                inmail_recipient_id=recipients[0].id,
+                inmail_charged=decision.credits > 0,
+            )
+        if decision.credits:
+            tier, ledger = await members.get_ledger(uow.conn, member_id=sender.id)
+            ledger = credits.spend(credits.accrue(ledger, tier, uow.now), decision.credits)
+            await members.save_ledger(uow.conn, member_id=sender.id, ledger=ledger)
+        participant_ids = [sender.id, *(r.id for r in recipients)]
+        people = {sender.id: sender, **{r.id: r for r in recipients}}
+        message = await message_service.post(
+            uow,
+            conversation=conversation,
+            participant_ids=participant_ids,
+            sender=sender,
+            body=body,
+            client_id=client_id,
+            attachments=attachments,
+            people=people,
+        )
+        view = await _view_for(uow.conn, conversation, sender.id, people, last_message=message)
+    return view, message, True
+
+
+async def _decide(
+    uow: UnitOfWork,
+    sender: Member,
+    recipients: Sequence[Member],
+    *,
+    wants_inmail: bool,
+    kind: str | None,
+    group_id: int | None,
+) -> Decision:
+    conn = uow.conn
+    ids = [r.id for r in recipients]
+    blocked = await social.blocked_among(conn, member_id=sender.id, others=ids)
+    tier, ledger = await members.get_ledger(conn, member_id=sender.id)
+    sender_facts = SenderFacts(sender.id, tier, credits.accrue(ledger, tier, uow.now).balance)
+    if kind == ConversationKind.GROUP_CHAT.value:
+        if group_id is None:
+            raise Invalid("A group chat names its group_id.", code="group_required")
+        role = await social.role_in_group(conn, group_id=group_id, member_id=sender.id)
+        in_group = await social.members_of_group_among(conn, group_id=group_id, ids=ids)
+        facts = [
+            RecipientFacts(
+                member_id=r.id,
+                tier=r.tier,
+                blocked=r.id in blocked,
+                connected=False,
+                shares_group=r.id in in_group,
+                accepts_group_messages=True,
+                open_profile=False,
+            )
+            for r in recipients
+        ]
+        outcome = may_start_group_chat(sender_facts, role, facts)
+    else:
+        connected = await social.connected_among(conn, member_id=sender.id, others=ids)
+        sharing = await social.sharing_a_group(conn, member_id=sender.id, others=ids)
+        pending_inmail = (
+            wants_inmail
+            and len(recipients) == 1
+            and await conversations.has_unanswered_inmail(conn, sender_id=sender.id, recipient_id=ids[0])
+        )
+        facts = [
+            RecipientFacts(
+                member_id=r.id,
+                tier=r.tier,
+                blocked=r.id in blocked,
+                connected=r.id in connected,
+                shares_group=r.id in sharing,
+                accepts_group_messages=r.settings.messages_from_group_members,
+                open_profile=r.settings.open_profile,
+                unanswered_inmail_from_sender=pending_inmail,
+            )
+            for r in recipients
+        ]
+        outcome = may_message(sender_facts, facts, wants_inmail=wants_inmail)
+    if isinstance(outcome, Refusal):
+        _raise(outcome)
+    assert isinstance(outcome, Decision)
+    return outcome
+
+
+async def _view_for(
+    conn: AsyncConnection,
+    conversation: ConversationRow,
+    viewer: MemberId,
+    people: dict[MemberId, Member] | None = None,
+    *,
+    last_message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    participant = await conversations.get_participant(conn, conversation_id=conversation.id, member_id=viewer)
+    if participant is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    ids = (await conversations.participant_ids_for(conn, conversation_ids=[conversation.id]))[conversation.id]
+    people = dict(people or {})
+    missing = [i for i in ids if i not in people]
+    if missing:
+        people.update(await members.list_by_ids(conn, ids=missing))
+    if last_message is None:
+        last = await message_service.last_messages(conn, [(conversation, participant)], viewer, people)
+        last_message = last.get(conversation.id)
+    return conversation_json(conversation, participant, member_ids=ids, members=people, last_message=last_message)
+
+
+def _encode_cursor(p: ParticipantRow) -> str:
+    raw = f"{p.last_activity_at.isoformat()}|{p.conversation_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> InboxCursor:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, cid = raw.split("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return InboxCursor(parsed, int(cid))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("That cursor is not one this server gave out.", code="invalid_cursor") from exc
+
+
+async def inbox(ctx: Context, viewer: Member, *, filter: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    """A page of the inbox, newest activity first, with a cursor for the next page."""
+    if filter not in FILTERS:
+        raise Invalid(f"filter is one of {', '.join(FILTERS)}.", code="invalid_filter")
+    if not 1 <= limit <= 100:
+        raise Invalid("limit is between 1 and 100.", code="invalid_limit")
+    after = _decode_cursor(cursor) if cursor else None
+    async with ctx.db.read() as conn:
+        rows = await conversations.inbox(conn, member_id=viewer.id, filter=filter, limit=limit + 1, after=after)
+        page, more = rows[:limit], len(rows) > limit
+        ids_by_conversation = await conversations.participant_ids_for(conn, conversation_ids=[c.id for c, _ in page])
+        people = await members.list_by_ids(conn, ids={m for ids in ids_by_conversation.values() for m in ids})
+        last = await message_service.last_messages(conn, page, viewer.id, people)
+    items = [
+        conversation_json(c, p, member_ids=ids_by_conversation[c.id], members=people, last_message=last.get(c.id))
+        for c, p in page
+    ]
+    return {"conversations": items, "next_cursor": _encode_cursor(page[-1][1]) if more and page else None}
+
+
+async def get(ctx: Context, viewer: Member, *, conversation_id: int) -> dict[str, Any]:
+    async with ctx.db.read() as conn:
+        conversation = await conversations.get(conn, conversation_id=conversation_id)
+        if conversation is None:
+            raise NotFound("No such conversation.", code="conversation_not_found")
+        return await _view_for(conn, conversation, viewer.id)
+
+
+async def update_flags(
+    ctx: Context,
+    viewer: Member,
+    *,
+    conversation_id: int,
+    archived: bool | None,
+    muted: bool | None,
+    unread: bool | None,
+) -> dict[str, Any]:
+    """Archive, mute or mark unread: the member's own view only."""
+    async with UnitOfWork(ctx) as uow:
+        conversation, participant = await _own(uow.conn, viewer.id, conversation_id)
+        fields: dict[str, Any] = {}
+        if archived is not None:
+            fields["archived"] = archived
+        if muted is not None:
+            fields["muted"] = muted
+        if unread is not None:
+            fields["marked_unread"] = unread
+            if not unread:
+                fields["unread_count"] = 0
+                fields["read_up_to"] = conversation.last_message_id or participant.read_up_to
+        await conversations.save_participant(
+            uow.conn, conversation_id=conversation.id, member_id=viewer.id, fields=fields
+        )
+        view = await _view_for(uow.conn, conversation, viewer.id)
+        uow.emit(EventType.CONVERSATION_UPDATED, [viewer.id], {"conversation": view})
+    return view
+
+
+async def remove_for_me(ctx: Context, viewer: Member, *, conversation_id: int) -> None:
+    """Delete a conversation for oneself: its history up to now disappears from one's view."""
+    async with UnitOfWork(ctx) as uow:
+        conversation, _ = await _own(uow.conn, viewer.id, conversation_id)
+        await conversations.save_participant(
+            uow.conn,
+            conversation_id=conversation.id,
+            member_id=viewer.id,
+            fields={
+                "hidden": True,
+                "cleared_through": conversation.last_message_id or 0,
+                "read_up_to": conversation.last_message_id or 0,
+                "unread_count": 0,
+                "marked_unread": False,
+            },
+        )
+        uow.emit(EventType.CONVERSATION_REMOVED, [viewer.id], {"conversation_id": str(conversation.id)})
+
+
+async def decline_inmail(ctx: Context, viewer: Member, *, conversation_id: int) -> dict[str, Any]:
+    """The InMail recipient answers "not interested": an answer that gives the credit back."""
+    async with UnitOfWork(ctx) as uow:
+        conversation, _ = await _own(uow.conn, viewer.id, conversation_id)
+        if conversation.kind is not ConversationKind.INMAIL or conversation.inmail_recipient_id != viewer.id:
+            raise Conflict("Only the recipient of an InMail may decline it.", code="not_inmail_recipient")
+        if conversation.inmail_state is not InMailState.PENDING:
+            raise Conflict("This InMail was already answered.", code="inmail_answered")
+        await message_service.answer_inmail(uow, conversation, InMailState.DECLINED)
+        conversation = await conversations.get(uow.conn, conversation_id=conversation.id) or conversation
+        view = await _view_for(uow.conn, conversation, viewer.id)
+        ids = (await conversations.participant_ids_for(uow.conn, conversation_ids=[conversation.id]))[conversation.id]
+        uow.emit(
+            EventType.CONVERSATION_UPDATED,
+            ids,
+            {"conversation_id": str(conversation.id), "inmail_state": InMailState.DECLINED.value},
+        )
+    return view
+
+
+async def _own(conn: AsyncConnection, viewer: MemberId, conversation_id: int) -> tuple[ConversationRow, ParticipantRow]:
+    conversation = await conversations.get(conn, conversation_id=conversation_id)
+    participant = (
+        await conversations.get_participant(conn, conversation_id=conversation_id, member_id=viewer)
+        if conversation
+        else None
+    )
+    if conversation is None or participant is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation, participant

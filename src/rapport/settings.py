@@ -1,0 +1,70 @@
+"""Configuration from the environment, with defaults that work on one machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    redis_url: str | None = None
+    redis_namespace: str = "rapport"
+    """Prefix of the Redis channels, so several networks can share one Redis."""
+    admin_token: str | None = None
+    weekly_invitation_limit: int = 100
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    read_receipts_enabled: bool = True
+    """The operator's network-wide switch for read receipts (DESIGN §4)."""
+    sqlite_synchronous: str = "FULL"
+    """FULL: a commit is on disk before the 201 leaves, even across a power cut."""
+    password_time_cost: int = 2
+    password_memory_cost: int = 19_456
+    """Argon2id cost (iterations, KiB). The env overrides exist for tests and benchmarks
+    that register many members; production keeps the defaults (OWASP's minimum)."""
+    typing_rate_per_10s: int = 20
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    smtp_url: str | None = None
+    email_delay_seconds: int = 600
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rapport.db').resolve()}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            data_dir=Path(env.get("RAPPORT_DATA_DIR") or "./var"),
+            database_url=env.get("RAPPORT_DATABASE_URL", ""),
+            redis_url=env.get("RAPPORT_REDIS_URL") or None,
+            redis_namespace=env.get("RAPPORT_REDIS_NAMESPACE") or "rapport",
+            admin_token=env.get("RAPPORT_ADMIN_TOKEN") or None,
+            weekly_invitation_limit=int(env.get("RAPPORT_WEEKLY_INVITATION_LIMIT") or 100),
+            max_attachment_bytes=int(env.get("RAPPORT_MAX_ATTACHMENT_BYTES") or 25 * 1024 * 1024),
+            read_receipts_enabled=_flag(env.get("RAPPORT_READ_RECEIPTS"), True),
+            sqlite_synchronous=(env.get("RAPPORT_SQLITE_SYNCHRONOUS") or "FULL").upper(),
+            # For tests only: a cheap hash makes registering hundreds of members fast.
+            password_time_cost=max(1, int(env.get("RAPPORT_PASSWORD_TIME_COST") or 2)),
+            password_memory_cost=max(64, int(env.get("RAPPORT_PASSWORD_MEMORY_COST") or 19_456)),
+            smtp_url=env.get("RAPPORT_SMTP_URL") or None,
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

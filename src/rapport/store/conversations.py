@@ -1,0 +1,340 @@
+"""Conversations, their participants and each member's inbox state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
+from rapport.store.tables import conversations, participants
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    id: ConversationId
+    kind: ConversationKind
+    subject: str | None
+    group_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_message_id: MessageId | None
+    inmail_sender_id: MemberId | None
+    inmail_recipient_id: MemberId | None
+    inmail_state: InMailState | None
+    inmail_charged: bool
+    inmail_answered_at: datetime | None
+
+    @property
+    def is_one_to_one(self) -> bool:
+        return self.kind not in (ConversationKind.MULTI, ConversationKind.GROUP_CHAT)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRow:
+    conversation_id: ConversationId
+    member_id: MemberId
+    archived: bool
+    muted: bool
+    marked_unread: bool
+    hidden: bool
+    unread_count: int
+    cleared_through: int
+    read_up_to: int
+    delivered_up_to: int
+    last_activity_at: datetime
+
+
+def _conversation(r: Any) -> ConversationRow:
+    return ConversationRow(
+        id=ConversationId(r["id"]),
+        kind=ConversationKind(r["kind"]),
+        subject=r["subject"],
+        group_id=r["group_id"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        last_message_id=r["last_message_id"],
+        inmail_sender_id=r["inmail_sender_id"],
+        inmail_recipient_id=r["inmail_recipient_id"],
+        inmail_state=InMailState(r["inmail_state"]) if r["inmail_state"] else None,
+        inmail_charged=r["inmail_charged"],
+        inmail_answered_at=r["inmail_answered_at"],
+    )
+
+
+_CONVERSATION = (
+    conversations.c.id,
+    conversations.c.kind,
+    conversations.c.subject,
+    conversations.c.group_id,
+    conversations.c.created_at,
+    conversations.c.updated_at,
+    conversations.c.last_message_id,
+    conversations.c.inmail_sender_id,
+    conversations.c.inmail_recipient_id,
+    conversations.c.inmail_state,
+    conversations.c.inmail_charged,
+    conversations.c.inmail_answered_at,
+)
+_PARTICIPANT = (
+    participants.c.conversation_id,
+    participants.c.member_id,
+    participants.c.archived,
+    participants.c.muted,
+    participants.c.marked_unread,
+    participants.c.hidden,
+    participants.c.unread_count,
+    participants.c.cleared_through,
+    participants.c.read_up_to,
+    participants.c.delivered_up_to,
+    participants.c.last_activity_at,
+)
+
+
+def _participant(r: Any) -> ParticipantRow:
+    return ParticipantRow(**{k: r[k] for k in ParticipantRow.__slots__})
+
+
+def pair_key(a: int, b: int) -> str:
+    lo, hi = sorted((a, b))
+    return f"{lo}:{hi}"
+
+
+async def get(conn: AsyncConnection, *, conversation_id: int) -> ConversationRow | None:
+    row = (await conn.execute(select(*_CONVERSATION).where(conversations.c.id == conversation_id))).first()
+    return _conversation(row._mapping) if row else None
+
+
+async def get_pair(conn: AsyncConnection, *, a: int, b: int) -> ConversationRow | None:
+    row = (await conn.execute(select(*_CONVERSATION).where(conversations.c.pair_key == pair_key(a, b)))).first()
+    return _conversation(row._mapping) if row else None
+
+
+async def add(
+    conn: AsyncConnection,
+    *,
+    kind: ConversationKind,
+    member_ids: Sequence[int],
+    created_by: int,
+    at: datetime,
+    subject: str | None = None,
+    group_id: int | None = None,
+    inmail_recipient_id: int | None = None,
+    inmail_charged: bool = False,
+) -> ConversationRow:
+    is_inmail = kind is ConversationKind.INMAIL
+    values: dict[str, Any] = {
+        "kind": kind.value,
+        "subject": subject,
+        "group_id": group_id,
+        "created_by": created_by,
+        "created_at": at,
+        "updated_at": at,
+        "pair_key": pair_key(*member_ids) if kind.is_one_to_one_thread else None,
+        "inmail_sender_id": created_by if is_inmail else None,
+        "inmail_recipient_id": inmail_recipient_id if is_inmail else None,
+        "inmail_state": InMailState.PENDING.value if is_inmail else None,
+        "inmail_charged": inmail_charged,
+    }
+    row = (await conn.execute(insert(conversations).values(**values).returning(*_CONVERSATION))).one()
+    await conn.execute(
+        insert(participants),
+        [{"conversation_id": row.id, "member_id": m, "joined_at": at, "last_activity_at": at} for m in member_ids],
+    )
+    return _conversation(row._mapping)
+
+
+async def list_participants(conn: AsyncConnection, *, conversation_id: int) -> list[ParticipantRow]:
+    rows = await conn.execute(
+        select(*_PARTICIPANT)
+        .where(participants.c.conversation_id == conversation_id)
+        .order_by(participants.c.member_id)
+    )
+    return [_participant(r._mapping) for r in rows]
+
+
+async def participant_ids_for(
+    conn: AsyncConnection, *, conversation_ids: Iterable[int]
+) -> dict[ConversationId, list[MemberId]]:
+    ids = set(conversation_ids)
+    out: dict[ConversationId, list[MemberId]] = {ConversationId(c): [] for c in ids}
+    if not ids:
+        return out
+    rows = await conn.execute(
+        select(participants.c.conversation_id, participants.c.member_id)
+        .where(participants.c.conversation_id.in_(ids))
+        .order_by(participants.c.conversation_id, participants.c.member_id)
+    )
+    for cid, mid in rows:
+        out[ConversationId(cid)].append(MemberId(mid))
+    return out
+
+
+async def get_participant(conn: AsyncConnection, *, conversation_id: int, member_id: int) -> ParticipantRow | None:
+    row = (
+        await conn.execute(
+            select(*_PARTICIPANT).where(
+                participants.c.conversation_id == conversation_id,
+                participants.c.member_id == member_id,
+            )
+        )
+    ).first()
+    return _participant(row._mapping) if row else None
+
+
+async def record_message(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    message_id: int,
+    sender_id: int,
+    at: datetime,
+) -> None:
+    """Move the thread to the top of every inbox, and count the message as unread for others."""
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(last_message_id=message_id, updated_at=at)
+    )
+    is_sender = participants.c.member_id == sender_id
+    await conn.execute(
+        update(participants)
+        .where(participants.c.conversation_id == conversation_id)
+        .values(
+            last_activity_at=at,
+            hidden=False,
+            unread_count=case((is_sender, 0), else_=participants.c.unread_count + 1),
+            read_up_to=case((is_sender, message_id), else_=participants.c.read_up_to),
+            delivered_up_to=case((is_sender, message_id), else_=participants.c.delivered_up_to),
+            marked_unread=case((is_sender, False), else_=participants.c.marked_unread),
+        )
+    )
+
+
+async def save_participant(
+    conn: AsyncConnection, *, conversation_id: int, member_id: int, fields: Mapping[str, Any]
+) -> None:
+    if not fields:
+        return
+    await conn.execute(
+        update(participants)
+        .where(
+            participants.c.conversation_id == conversation_id,
+            participants.c.member_id == member_id,
+        )
+        .values(**fields)
+    )
+
+
+async def advance_delivered(
+    conn: AsyncConnection, *, member_id: int, up_to: Mapping[int, int]
+) -> dict[ConversationId, int]:
+    """Raise the member's delivered marks; returns the conversations where one moved."""
+    moved: dict[ConversationId, int] = {}
+    for conversation_id, message_id in sorted(up_to.items()):
+        result = await conn.execute(
+            update(participants)
+            .where(
+                participants.c.conversation_id == conversation_id,
+                participants.c.member_id == member_id,
+                participants.c.delivered_up_to < message_id,
+            )
+            .values(delivered_up_to=message_id)
+        )
+        if result.rowcount:
+            moved[ConversationId(conversation_id)] = message_id
+    return moved
+
+
+async def save_inmail_state(conn: AsyncConnection, *, conversation_id: int, state: InMailState, at: datetime) -> None:
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(inmail_state=state.value, inmail_answered_at=at)
+    )
+
+
+async def has_unanswered_inmail(conn: AsyncConnection, *, sender_id: int, recipient_id: int) -> bool:
+    return (
+        await conn.scalar(
+            select(1)
+            .where(
+                conversations.c.inmail_sender_id == sender_id,
+                conversations.c.inmail_recipient_id == recipient_id,
+                conversations.c.inmail_state == InMailState.PENDING.value,
+            )
+            .limit(1)
+        )
+    ) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxCursor:
+    last_activity_at: datetime
+    conversation_id: int
+
+
+async def inbox(
+    conn: AsyncConnection,
+    *,
+    member_id: int,
+    filter: str,
+    limit: int,
+    after: InboxCursor | None,
+) -> list[tuple[ConversationRow, ParticipantRow]]:
+    """One page of a member's inbox, newest activity first."""
+    p = participants
+    stmt = (
+        select(*_CONVERSATION, *[c.label(f"p_{c.name}") for c in _PARTICIPANT])
+        .select_from(p.join(conversations, conversations.c.id == p.c.conversation_id))
+        .where(p.c.member_id == member_id, p.c.hidden.is_(False))
+        .order_by(p.c.last_activity_at.desc(), p.c.conversation_id.desc())
+        .limit(limit)
+    )
+    if filter == "archived":
+        stmt = stmt.where(p.c.archived.is_(True))
+    else:
+        stmt = stmt.where(p.c.archived.is_(False))
+    if filter == "unread":
+        stmt = stmt.where(or_(p.c.unread_count > 0, p.c.marked_unread.is_(True)))
+    elif filter == "inmail":
+        stmt = stmt.where(conversations.c.kind == ConversationKind.INMAIL.value)
+    elif filter == "sponsored":
+        stmt = stmt.where(conversations.c.kind == ConversationKind.SPONSORED.value)
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                p.c.last_activity_at < after.last_activity_at,
+                and_(
+                    p.c.last_activity_at == after.last_activity_at,
+                    p.c.conversation_id < after.conversation_id,
+                ),
+            )
+        )
+    out = []
+    for row in await conn.execute(stmt):
+        m = row._mapping
+        out.append(
+            (
+                _conversation(m),
+                _participant({c.name: m[f"p_{c.name}"] for c in _PARTICIPANT}),
+            )
+        )
+    return out
+
+
+async def unread_total(conn: AsyncConnection, *, member_id: int) -> int:
+    """Conversations with something unread: the inbox badge."""
+    value = await conn.scalar(
+        select(func.count()).where(
+            participants.c.member_id == member_id,
+            participants.c.hidden.is_(False),
+            participants.c.archived.is_(False),
+            or_(participants.c.unread_count > 0, participants.c.marked_unread.is_(True)),
+        )
+    )
+    return int(value or 0)

@@ -1,0 +1,236 @@
+"""The one place that knows SQLite from PostgreSQL.
+
+SQLite allows one writer at a time. Rather than let concurrent transactions collide and
+retry on SQLITE_BUSY, writes go through a pool of exactly one connection that opens
+transactions with BEGIN IMMEDIATE: writers queue in the pool, in order, and readers keep
+their own connections, which WAL lets run beside the writer. PostgreSQL needs none of
+this: readers and writers share one pool, and row locks order concurrent writers.
+
+SQLite statements run on the event loop's own thread. aiosqlite hands every call (cursor,
+execute, fetch, close) to a worker thread and back, four round trips per statement, and
+on a busy machine each costs more than the indexed statement itself: a message's send
+spent most of its time in those hops. Only the two calls that may wait run in the worker
+thread: BEGIN IMMEDIATE (for the write lock) and COMMIT (for the fsync).
+
+SQLite writes commit in groups. With one writer connection, each transaction used to hold
+it through its own fsync, so sends queued behind one fsync each. Now the writers waiting
+when a group starts run one after another in one transaction, each inside its own
+savepoint (a failing one rolls back alone), and the group commits once. No writer's block
+returns before the commit that holds its changes: a 201 still means on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import Insert, Table, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
+
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """Engines for one database URL, with a write and a read transaction helper."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            if sqlite_synchronous not in _SYNCHRONOUS:
+                raise ValueError(f"RAPPORT_SQLITE_SYNCHRONOUS must be one of {_SYNCHRONOUS}")
+            database = self.url.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.writer = _sqlite_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=60)
+            self.reader = _sqlite_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+            _configure_sqlite(self.writer, sqlite_synchronous, begin="BEGIN IMMEDIATE")
+            _configure_sqlite(self.reader, sqlite_synchronous, begin="BEGIN")
+            self._group = _GroupCommit(self.writer)
+        else:
+            engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+            self.writer = self.reader = engine
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back on error."""
+        if self.is_sqlite:
+            async with self._group.write() as conn:
+                yield conn
+            return
+        async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """One consistent read snapshot."""
+        async with self.reader.connect() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+class _Group:
+    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction, quota: int) -> None:
+        self.conn = conn
+        self.tx = tx
+        self.quota = quota
+        self.size = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+class _GroupCommit:
+    """Writers take turns on the one writer connection; those queued together commit together."""
+
+    LIMIT = 32
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.lock = asyncio.Lock()
+        self.queued = 0
+        self.group: _Group | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        self.queued += 1
+        try:
+            await self.lock.acquire()
+        except BaseException:
+            self.queued -= 1
+            if self.queued == 0 and self.group is not None and not self.lock.locked():
+                # The writer the group was waiting for gave up: commit without it.
+                task = asyncio.create_task(self._flush())
+                self._flushes.add(task)
+                task.add_done_callback(self._flushes.discard)
+            raise
+        self.queued -= 1
+        group = self.group
+        try:
+            if group is None:
+                conn = await self.engine.connect()
+                try:
+                    tx = await conn.begin()
+                except BaseException:
+                    await conn.close()
+                    raise
+                group = self.group = _Group(conn, tx, min(self.LIMIT, self.queued + 1))
+            savepoint = await group.conn.begin_nested()
+            try:
+                yield group.conn
+            except BaseException:
+                await savepoint.rollback()
+                raise
+            await savepoint.commit()
+        finally:
+            try:
+                if group is not None:
+                    group.size += 1
+                    if group.size >= group.quota or self.queued == 0:
+                        await self._finish(group)
+            finally:
+                self.lock.release()
+        await asyncio.shield(group.done)
+
+    async def _finish(self, group: _Group) -> None:
+        self.group = None
+        try:
+            await group.tx.commit()
+        except BaseException as exc:
+            group.done.set_exception(exc)
+            raise
+        finally:
+            await group.conn.close()
+        group.done.set_result(None)
+
+    async def _flush(self) -> None:
+        async with self.lock:
+            if self.group is not None and self.queued == 0:
+                await self._finish(self.group)
+
+
+class _InlineConnection(aiosqlite.Connection):
+    """aiosqlite, but calls run where they are awaited: no thread round trip per call.
+
+    What may block stays on the worker thread: waiting for the write lock, and the commit.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        if args and isinstance(args[0], str) and args[0].startswith("BEGIN IMMEDIATE"):
+            # Usually the lock is free (one writer connection per process): take it here,
+            # without waiting. Only when another process holds it, wait on the worker thread.
+            conn = self._conn
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return fn(*args, **kwargs)
+
+    async def commit(self) -> None:
+        await super()._execute(self._conn.commit)  # type: ignore[no-untyped-call]
+
+
+def _sqlite_engine(url: Any, **options: Any) -> AsyncEngine:
+    engine: AsyncEngine
+
+    async def connect() -> aiosqlite.Connection:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        return await _InlineConnection(partial(sqlite3.connect, *args, **kwargs), 64)
+
+    engine = create_async_engine(url, async_creator=connect, **options)
+    return engine
+
+
+def insert_or_skip(conn: AsyncConnection, table: Table, *conflict_columns: str) -> Insert:
+    """INSERT … ON CONFLICT (columns) DO NOTHING in the connection's dialect: a duplicate
+    returns no row instead of failing, so no savepoint is needed to survive it."""
+    if conn.dialect.name == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+    return postgresql_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so "begin" below decides the mode.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA synchronous={synchronous}",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+            "PRAGMA cache_size=-65536",
+            "PRAGMA temp_store=MEMORY",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)

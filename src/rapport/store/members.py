@@ -1,0 +1,193 @@
+"""Members, their settings, InMail ledgers and session tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rapport.domain.credits import CreditLedger
+from rapport.domain.model import Member, MemberId, MemberSettings, Tier
+from rapport.store import events as event_log
+from rapport.store.tables import members, tokens
+
+_PUBLIC = (
+    members.c.id,
+    members.c.handle,
+    members.c.name,
+    members.c.headline,
+    members.c.industry,
+    members.c.location,
+    members.c.avatar_url,
+    members.c.tier,
+    members.c.open_profile,
+    members.c.read_receipts_and_typing,
+    members.c.messages_from_group_members,
+    members.c.sponsored_messages,
+)
+
+
+def to_member(row: Any) -> Member:
+    r = row._mapping if isinstance(row, Row) else row
+    return Member(
+        id=MemberId(r["id"]),
+        handle=r["handle"],
+        name=r["name"],
+        headline=r["headline"],
+        industry=r["industry"],
+        location=r["location"],
+        avatar_url=r["avatar_url"],
+        tier=Tier(r["tier"]),
+        settings=MemberSettings(
+            read_receipts_and_typing=r["read_receipts_and_typing"],
+            open_profile=r["open_profile"],
+            messages_from_group_members=r["messages_from_group_members"],
+            sponsored_messages=r["sponsored_messages"],
+        ),
+    )
+
+
+async def add(
+    conn: AsyncConnection,
+    *,
+    handle: str,
+    email: str,
+    password_hash: str,
+    name: str,
+    at: datetime,
+) -> MemberId:
+    member_id = (
+        await conn.execute(
+            insert(members)
+            .values(
+                handle=handle,
+                email=email,
+                password_hash=password_hash,
+                name=name,
+                created_at=at,
+            )
+            .returning(members.c.id)
+        )
+    ).scalar_one()
+    await event_log.create_counter(conn, member_id=MemberId(member_id))
+    return MemberId(member_id)
+
+
+async def handle_or_email_taken(conn: AsyncConnection, *, handle: str, email: str) -> str | None:
+    row = (
+        await conn.execute(
+            select(members.c.handle, members.c.email).where(or_(members.c.handle == handle, members.c.email == email))
+        )
+    ).first()
+    if row is None:
+        return None
+    return "handle" if row.handle == handle else "email"
+
+
+async def get(conn: AsyncConnection, *, member_id: int) -> Member | None:
+    row = (await conn.execute(select(*_PUBLIC).where(members.c.id == member_id))).first()
+    return to_member(row) if row else None
+
+
+async def get_by_handle(conn: AsyncConnection, *, handle: str) -> Member | None:
+    row = (await conn.execute(select(*_PUBLIC).where(members.c.handle == handle.lower()))).first()
+    return to_member(row) if row else None
+
+
+async def list_by_handles(conn: AsyncConnection, *, handles: Iterable[str]) -> list[Member]:
+    wanted = {h.lower() for h in handles}
+    if not wanted:
+        return []
+    rows = await conn.execute(select(*_PUBLIC).where(members.c.handle.in_(wanted)))
+    return [to_member(r) for r in rows]
+
+
+async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[MemberId, Member]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await conn.execute(select(*_PUBLIC).where(members.c.id.in_(wanted)))
+    return {MemberId(r.id): to_member(r) for r in rows}
+
+
+async def get_credentials(conn: AsyncConnection, *, login: str) -> tuple[MemberId, str] | None:
+    login = login.strip().lower()
+    row = (
+        await conn.execute(
+            select(members.c.id, members.c.password_hash).where(
+                or_(members.c.handle == login, members.c.email == login)
+            )
+        )
+    ).first()
+    return (MemberId(row.id), row.password_hash) if row else None
+
+
+async def save_profile(conn: AsyncConnection, *, member_id: int, fields: Mapping[str, Any]) -> None:
+    if fields:
+        await conn.execute(update(members).where(members.c.id == member_id).values(**fields))
+
+
+async def save_password_hash(conn: AsyncConnection, *, member_id: int, password_hash: str) -> None:
+    await conn.execute(update(members).where(members.c.id == member_id).values(password_hash=password_hash))
+
+
+async def get_ledger(conn: AsyncConnection, *, member_id: int) -> tuple[Tier, CreditLedger]:
+    row = (
+        await conn.execute(
+            select(members.c.tier, members.c.inmail_balance, members.c.inmail_granted_through).where(
+                members.c.id == member_id
+            )
+        )
+    ).one()
+    return Tier(row.tier), CreditLedger(row.inmail_balance, row.inmail_granted_through)
+
+
+async def save_ledger(conn: AsyncConnection, *, member_id: int, ledger: CreditLedger) -> None:
+    await conn.execute(
+        update(members)
+        .where(members.c.id == member_id)
+        .values(inmail_balance=ledger.balance, inmail_granted_through=ledger.granted_through)
+    )
+
+
+async def search(conn: AsyncConnection, *, query: str, limit: int, exclude: Iterable[int] = ()) -> list[Member]:
+    pattern = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmt = (
+        select(*_PUBLIC)
+        .where(
+            or_(
+                members.c.handle.like(pattern, escape="\\"),
+                func.lower(members.c.name).like(pattern, escape="\\"),
+                func.lower(members.c.name).like("% " + pattern, escape="\\"),
+            )
+        )
+        .order_by(members.c.name, members.c.id)
+        .limit(limit)
+    )
+    excluded = set(exclude)
+    if excluded:
+        stmt = stmt.where(members.c.id.not_in(excluded))
+    return [to_member(r) for r in await conn.execute(stmt)]
+
+
+async def add_token(conn: AsyncConnection, *, token_hash: str, member_id: int, at: datetime) -> None:
+    await conn.execute(insert(tokens).values(token_hash=token_hash, member_id=member_id, created_at=at))
+
+
+async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member | None:
+    row = (
+        await conn.execute(
+            select(*_PUBLIC)
+            .select_from(tokens.join(members, members.c.id == tokens.c.member_id))
+            .where(tokens.c.token_hash == token_hash)
+        )
+    ).first()
+    return to_member(row) if row else None
+
+
+async def delete_token(conn: AsyncConnection, *, token_hash: str) -> None:
+    await conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))

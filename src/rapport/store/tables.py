@@ -1,0 +1,263 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under migrations/ create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from rapport.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger on PostgreSQL; SQLite only makes INTEGER PRIMARY KEY an alias of the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+false = text("false")
+true = text("true")
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("handle", String(30), nullable=False, unique=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("headline", String(200), nullable=False, server_default=""),
+    Column("industry", String(200), nullable=False, server_default=""),
+    Column("location", String(200), nullable=False, server_default=""),
+    Column("avatar_url", String(500)),
+    Column("tier", String(20), nullable=False, server_default="free"),
+    Column("open_profile", Boolean, nullable=False, server_default=false),
+    Column("read_receipts_and_typing", Boolean, nullable=False, server_default=true),
+    Column("messages_from_group_members", Boolean, nullable=False, server_default=true),
+    Column("sponsored_messages", Boolean, nullable=False, server_default=true),
+    Column("inmail_balance", Integer, nullable=False, server_default="0"),
+    Column("inmail_granted_through", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "member_id"),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    # Stored in both directions so "my connections" and degree queries use the primary key.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("other_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("blocked_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "blocked_id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("from_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("to_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("note", String(300)),
+    Column("state", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("responded_at", UTCDateTime),
+    Column("viewed_at", UTCDateTime),
+    Index(None, "from_id", "created_at"),
+    Index(None, "to_id", "state"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("description", String(2000), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", Id, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Index(None, "member_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("subject", String(200)),
+    # "lo:hi" member ids for the one free 1:1 thread per pair; NULL for every other kind.
+    Column("pair_key", String(50), unique=True),
+    Column("group_id", Id, ForeignKey("groups.id", ondelete="SET NULL")),
+    Column("created_by", Id, ForeignKey("members.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_message_id", Id),
+    Column("inmail_sender_id", Id),
+    Column("inmail_recipient_id", Id),
+    Column("inmail_state", String(10)),
+    Column("inmail_charged", Boolean, nullable=False, server_default=false),
+    Column("inmail_answered_at", UTCDateTime),
+    Index(None, "inmail_sender_id", "inmail_recipient_id", "inmail_state"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column(
+        "conversation_id",
+        Id,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+    # Copied from the conversation so one index answers "my inbox, newest first".
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    Column("archived", Boolean, nullable=False, server_default=false),
+    Column("muted", Boolean, nullable=False, server_default=false),
+    Column("marked_unread", Boolean, nullable=False, server_default=false),
+    Column("hidden", Boolean, nullable=False, server_default=false),
+    Column("unread_count", Integer, nullable=False, server_default="0"),
+    # Messages up to this id were deleted by this member for themselves.
+    Column("cleared_through", Id, nullable=False, server_default="0"),
+    # Private read position: drives the member's own unread count, never shown to others.
+    Column("read_up_to", Id, nullable=False, server_default="0"),
+    Column("delivered_up_to", Id, nullable=False, server_default="0"),
+    Index(None, "member_id", "last_activity_at", "conversation_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("sender_id", Id, ForeignKey("members.id", ondelete="SET NULL")),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime),
+    Column("deleted", Boolean, nullable=False, server_default=false),
+    Column("client_id", String(100)),
+    Column("attachment_count", Integer, nullable=False, server_default="0"),
+    Index(None, "conversation_id", "id"),
+    UniqueConstraint("sender_id", "client_id"),
+)
+
+read_receipts = Table(
+    "read_receipts",
+    metadata,
+    # One row per read that moved a reader's position; `shared` is decided at reading time.
+    Column(
+        "conversation_id",
+        Id,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("reader_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", Id, primary_key=True),
+    Column("read_at", UTCDateTime, nullable=False),
+    Column("shared", Boolean, nullable=False),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("emoji", String(16), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+event_counters = Table(
+    "event_counters",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(40), nullable=False),
+    # The event's JSON without its seq, spliced in when served: no re-encoding on reads.
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("actor_id", Id, ForeignKey("members.id", ondelete="CASCADE")),
+    Column("subject_id", Id),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    Index(None, "member_id", "id"),
+)
+
+network_settings = Table(
+    "network_settings",
+    metadata,
+    Column("key", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("owner_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    # The blob's key in the content-addressed store: equal files share one blob.
+    Column("sha256", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # NULL until a message claims the upload; unclaimed uploads are swept after a grace period.
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("conversation_id", Id),
+    Column("position", Integer, nullable=False, server_default="0"),
+    Index(None, "message_id", "created_at"),
+    Index(None, "sha256"),
+    Index(None, "owner_id"),
+)

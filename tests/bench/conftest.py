@@ -1,0 +1,8 @@
+"""The bench lives beside src/, not inside the package: make `import bench` work here."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))

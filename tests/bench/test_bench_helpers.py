@@ -1,0 +1,112 @@
+"""The bench's pure helpers: percentiles, summaries, targets and the report on disk.
+
+Timings are never asserted: only that figures are computed and written as described.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench.stats import add_counts, merge, percentile, ratio, summarise
+
+from bench import report
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    samples = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(samples, 0) == 1.0
+    assert percentile(samples, 100) == 4.0
+    assert percentile(samples, 50) == pytest.approx(2.5)
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_percentile_of_nothing_is_none_and_p_is_bounded() -> None:
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_summary_has_count_percentiles_mean_and_max() -> None:
+    s = summarise(float(i) for i in range(1, 101))
+    assert s["count"] == 100
+    assert s["p50"] == pytest.approx(50.5)
+    assert s["p99"] == pytest.approx(99.01)
+    assert s["mean"] == pytest.approx(50.5)
+    assert s["max"] == 100.0
+    assert summarise([])["p99"] is None
+
+
+def test_results_from_several_processes_are_merged() -> None:
+    parts = [{"latencies_ms": [1.0], "statuses": {201: 2}}, {"latencies_ms": [2.0, 3.0], "statuses": {201: 1, 500: 1}}]
+    assert merge(parts) == [1.0, 2.0, 3.0]
+    assert add_counts(parts, "statuses") == {"201": 3, "500": 1}
+    assert ratio(50.0, 200.0) == 0.25
+    assert ratio(None, 200.0) is None
+
+
+def _results() -> dict[str, object]:
+    lat = summarise([1.0, 2.0, 3.0])
+    return {
+        "name": "test",
+        "mode": "quick",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "seconds": 12.0,
+        "machine": report.machine(),
+        "setup": {"workers": 1, "database": "sqlite", "bus": "in-process", "client_processes": 2},
+        "dataset": {"members": 10, "conversations": 5, "messages": 20, "events": 40, "seconds": 0.1},
+        "ceiling": {"levels": [{"concurrency": 8, "rps": 1000.0, "latency": lat}]},
+        "send": {"levels": [{"concurrency": 8, "rps": 600.0, "latency": lat, "ratio_to_ceiling": 0.6, "errors": 0}]},
+        "delivery": {"rates": [{"rate": 200, "delivered_per_s": 199.0, "latency": lat, "skipped": 0, "errors": 0}]},
+        "live": {"typing": lat, "read": lat},
+        "connections": {
+            "target": 100,
+            "connected": 100,
+            "failed": 0,
+            "rss_before_mb": 100.0,
+            "rss_after_mb": 101.0,
+            "kb_per_connection": 10.24,
+            "ramp_seconds": 1.0,
+            "series": [(0.0, 0, 100.0), (1.0, 100, 101.0)],
+        },
+        "inbox": {"rps": 100.0, "latency": lat},
+        "search": {"available": False, "reason": "GET /api/v1/search answered 404"},
+    }
+
+
+def test_targets_say_what_is_met_and_what_was_not_measured() -> None:
+    checks = {c["target"]: c for c in report.targets(_results())}
+    assert checks["send throughput / bare ASGI"]["met"] is True
+    assert checks["memory per connection"]["met"] is True
+    assert checks["idle WebSockets held"]["met"] is False
+    assert checks["search p99"]["met"] is None
+
+
+def test_every_figure_is_printed() -> None:
+    text = "\n".join(report.lines(_results()))
+    for word in ("ceiling", "send", "delivery", "typing", "receipt", "idle ws", "inbox", "search   not available"):
+        assert word in text
+
+
+def test_the_report_is_written_as_json_markdown_and_plots(tmp_path: Path) -> None:
+    results = _results()
+    results["targets"] = report.targets(results)
+    samples = {"delivery @200/s": [1.0, 2.0, 3.0], "typing": [0.5, 0.7]}
+    files = report.write(tmp_path / "run", results, samples)
+    names = {f.name for f in files}
+    assert {"results.json", "report.md"} <= names
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["mode"] == "quick"
+    md = (tmp_path / "run" / "report.md").read_text()
+    assert "## Targets" in md and "CPU:" in md
+    for png in (f for f in files if f.suffix == ".png"):
+        assert png.stat().st_size > 0
+        assert f"]({png.name})" in md
+
+
+def test_memory_per_connection_is_also_taken_over_the_second_half_of_the_ramp() -> None:
+    from bench.run import marginal_kb
+
+    series = [(0.0, 0, 100.0), (1.0, 500, 150.0), (2.0, 1000, 160.0), (3.0, 2000, 180.0)]
+    assert marginal_kb(series) == pytest.approx(20 * 1024 / 1000)
+    assert marginal_kb([]) is None

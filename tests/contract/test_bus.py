@@ -1,0 +1,175 @@
+"""The bus contract, run against every bus: the in-process one and Redis pub/sub.
+
+A frame published to a member reaches every live subscription of that member, in publish
+order, and nobody else; after unsubscribing nothing more arrives; a bus that may have lost
+frames says RESYNC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from rapport.bus import RESYNC, Bus, Subscription
+from rapport.bus.memory import MemoryBus
+from rapport.bus.redis import RedisBus
+
+TIMEOUT = 5.0
+
+
+def frame(n: int, **extra: object) -> bytes:
+    return orjson.dumps({"seq": n, "type": "message.new", **extra})
+
+
+async def settle(bus: Bus, *member_ids: int, subscribed: bool = True) -> None:
+    """Wait until the broker knows of the (un)subscriptions, so a publish cannot race them.
+
+    The in-process bus registers synchronously; Redis confirms asynchronously."""
+    if not isinstance(bus, RedisBus):
+        return
+    assert bus._publisher is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while True:
+        counts = dict(await bus._publisher.pubsub_numsub(*(bus.channel(m) for m in member_ids)))
+        if all((counts.get(bus.channel(m).encode(), 0) > 0) == subscribed for m in member_ids):
+            return
+        assert loop.time() < deadline, f"Redis never reported subscribed={subscribed}: {counts}"
+        await asyncio.sleep(0.01)
+
+
+async def receive(sub: Subscription, count: int = 1) -> list[bytes]:
+    return [await asyncio.wait_for(sub.get(), TIMEOUT) for _ in range(count)]
+
+
+async def test_a_subscriber_receives_frames_published_to_its_member(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice = member_ids()
+    async with bus.subscribe(alice) as sub:
+        await settle(bus, alice)
+        await bus.publish([(alice, frame(1))])
+        assert await receive(sub) == [frame(1)]
+        assert sub.get_nowait() is None
+
+
+async def test_every_subscription_of_a_member_gets_every_frame(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice = member_ids()
+    frames = [frame(n) for n in range(1, 6)]
+    async with bus.subscribe(alice) as phone, bus.subscribe(alice) as laptop, bus.subscribe(alice) as tablet:
+        await settle(bus, alice)
+        await bus.publish((alice, f) for f in frames)
+        for sub in (phone, laptop, tablet):
+            assert await receive(sub, len(frames)) == frames
+
+
+async def test_frames_arrive_in_publish_order(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice, bob = member_ids(), member_ids()
+    async with bus.subscribe(alice) as a, bus.subscribe(bob) as b:
+        await settle(bus, alice, bob)
+        # One large batch, interleaved between members, then many single publishes.
+        await bus.publish((member, frame(n)) for n in range(1, 301) for member in (alice, bob))
+        for n in range(301, 401):
+            await bus.publish([(alice, frame(n)), (bob, frame(n))])
+        expected = [frame(n) for n in range(1, 401)]
+        assert await receive(a, 400) == expected
+        assert await receive(b, 400) == expected
+
+
+async def test_frames_for_other_members_are_not_delivered(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice, bob, carol = member_ids(), member_ids(), member_ids()
+    async with bus.subscribe(alice) as a, bus.subscribe(bob) as b:
+        await settle(bus, alice, bob)
+        await bus.publish([(bob, frame(1, to="bob")), (carol, frame(1, to="carol"))])
+        # Frames are ordered, so once the marker arrives, anything misrouted would be ahead.
+        await bus.publish([(alice, frame(2, marker=True))])
+        assert await receive(a) == [frame(2, marker=True)]
+        assert a.get_nowait() is None
+        assert await receive(b) == [frame(1, to="bob")]
+        assert b.get_nowait() is None
+
+
+async def test_nothing_arrives_after_unsubscribing(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice = member_ids()
+    async with bus.subscribe(alice) as staying:
+        async with bus.subscribe(alice) as leaving:
+            await settle(bus, alice)
+            await bus.publish([(alice, frame(1))])
+            assert await receive(leaving) == [frame(1)]
+        # One device left; the other still gets everything.
+        await bus.publish([(alice, frame(2))])
+        assert await receive(staying, 2) == [frame(1), frame(2)]
+        assert leaving.get_nowait() is None
+    await settle(bus, alice, subscribed=False)
+    await bus.publish([(alice, frame(3))])
+    async with bus.subscribe(alice) as later:
+        await settle(bus, alice)
+        await bus.publish([(alice, frame(4))])
+        # A new subscription starts from now: frame 3 went to nobody.
+        assert await receive(later) == [frame(4)]
+    assert staying.get_nowait() is None
+    assert leaving.get_nowait() is None
+
+
+async def test_publishing_nothing_is_fine(bus: Bus, member_ids: Callable[[], int]) -> None:
+    alice = member_ids()
+    async with bus.subscribe(alice) as sub:
+        await bus.publish([])
+        assert sub.get_nowait() is None
+
+
+async def test_the_memory_bus_rejects_a_frame_that_is_not_json(
+    member_ids: Callable[[], int],
+) -> None:
+    bus = MemoryBus()
+    alice = member_ids()
+    async with bus.subscribe(alice) as sub:
+        with pytest.raises(orjson.JSONDecodeError):
+            await bus.publish([(alice, b'{"seq":1,')])
+        with pytest.raises(orjson.JSONDecodeError):
+            await bus.publish([(alice, b"not json")])
+        assert sub.get_nowait() is None
+        await bus.publish([(alice, frame(1))])
+        assert await receive(sub) == [frame(1)]
+
+
+@pytest.mark.redis
+async def test_the_redis_bus_reconnects_and_tells_subscribers_to_resync(
+    redis_url: str, redis_client_name: str, member_ids: Callable[[], int]
+) -> None:
+    alice, bob = member_ids(), member_ids()
+    bus = RedisBus(f"{redis_url}?client_name={redis_client_name}", max_backoff=0.2)
+    admin = aioredis.from_url(redis_url)
+    await bus.start()
+    try:
+        async with bus.subscribe(alice) as a1, bus.subscribe(alice) as a2, bus.subscribe(bob) as b:
+            await settle(bus, alice, bob)
+            await bus.publish([(alice, frame(1)), (bob, frame(1))])
+            assert await receive(a1) == await receive(a2) == await receive(b) == [frame(1)]
+
+            killed = await kill_pubsub_connections(admin, redis_client_name)
+            assert killed == 1
+
+            # Frames may have been lost while disconnected: every local subscriber is told.
+            for sub in (a1, a2, b):
+                assert await receive(sub) == [RESYNC]
+            # Re-subscribed to every member with a local subscription; live frames flow again.
+            await settle(bus, alice, bob)
+            await bus.publish([(alice, frame(2)), (bob, frame(2))])
+            for sub in (a1, a2, b):
+                assert await receive(sub) == [frame(2)]
+                assert sub.get_nowait() is None
+    finally:
+        await bus.close()
+        await admin.aclose()
+
+
+async def kill_pubsub_connections(admin: aioredis.Redis, client_name: str) -> int:
+    """Kill only this test's pub/sub connections: other test runs may share the server."""
+    killed = 0
+    for client in await admin.client_list(_type="pubsub"):
+        if client.get("name") == client_name:
+            killed += int(await admin.client_kill_filter(_id=client["id"]))
+    return killed
