@@ -12,26 +12,25 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from rapport.store.tables import metadata
 
 config = context.config
-MIGRATION_LOCK = 7_316_001  # pg_advisory_lock key: one migrator at a time across processes
+MIGRATION_LOCK = 7_316_001  # pg_advisory_xact_lock key: one migrator at a time across processes
 
 
 def run_migrations(connection: Connection) -> None:
+    """Migrate inside one transaction that first takes a transaction-scoped advisory lock on
+    PostgreSQL. The lock is released by the same COMMIT that publishes the new schema, so a
+    server waiting on it always sees that schema; a session lock released before the commit
+    let a second migrator run the DDL again on a fresh database."""
     is_sqlite = connection.dialect.name == "sqlite"
     if not is_sqlite:
-        connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-    try:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            render_as_batch=is_sqlite,
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    finally:
-        if not is_sqlite:
-            connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-            connection.commit()
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=is_sqlite,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 async def run_async() -> None:
@@ -41,8 +40,8 @@ async def run_async() -> None:
             await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             await connection.commit()
         await connection.run_sync(run_migrations)
-        # The driver may hold the version row in a transaction Alembic's own block did not
-        # end (the PRAGMA above autobegan one): commit, or the next start migrates again.
+        # On PostgreSQL the lock autobegan the transaction Alembic ran in, so Alembic's block
+        # left it open: this commit publishes the schema and version row and frees the lock.
         await connection.commit()
     await engine.dispose()
 
