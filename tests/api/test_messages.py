@@ -83,6 +83,45 @@ async def test_a_retried_client_id_returns_the_first_message_once(api: Api) -> N
     assert other.json()["message"]["id"] != first.json()["message"]["id"]
 
 
+async def test_a_retry_gets_its_message_even_when_the_rules_would_refuse_it_now(api: Api) -> None:
+    """Accepted is accepted: a client retrying after a lost answer must not see a refusal."""
+    alice, bob, cid = await thread(api)
+    first = await send(api, alice, cid, "before the block", client_id="c-9")
+    assert first.status_code == 201
+    assert (await api.post(bob, "/api/v1/blocks", {"handle": "alice"})).status_code == 201
+    again = await send(api, alice, cid, "before the block", client_id="c-9")
+    assert again.status_code == 200, again.text
+    assert again.json()["message"]["id"] == first.json()["message"]["id"]
+    fresh = await send(api, alice, cid, "after the block", client_id="c-10")
+    assert fresh.status_code == 403
+    assert error_code(fresh) == "blocked"
+
+
+async def test_a_client_id_reused_in_another_conversation_is_a_conflict(api: Api) -> None:
+    alice, _bob, cid = await thread(api)
+    carol = await api.register("carol")
+    await api.connect(alice, carol)
+    other = (await api.start(alice, carol, body="hi carol")).json()["conversation"]["id"]
+    assert (await send(api, alice, cid, "to bob", client_id="c-1")).status_code == 201
+    r = await send(api, alice, other, "to carol", client_id="c-1")
+    assert r.status_code == 409
+    assert error_code(r) == "client_id_reused"
+    assert [m["body"] for m in await history(api, carol, other)] == ["hi carol"]
+
+
+async def test_a_refused_send_with_a_fresh_client_id_stores_nothing(api: Api) -> None:
+    alice, bob, cid = await thread(api)
+    carol = await api.register("carol")
+    r = await send(api, carol, cid, "let me in", client_id="c-1")
+    assert r.status_code == 404
+    assert error_code(r) == "conversation_not_found"
+    r = await send(api, alice, cid, "", client_id="c-2")
+    assert r.status_code == 422
+    assert [m["body"] for m in await history(api, bob, cid)] == ["first"]
+    # the refused client ids were not spent
+    assert (await send(api, alice, cid, "now", client_id="c-2")).status_code == 201
+
+
 async def test_history_is_newest_first_in_pages(api: Api) -> None:
     alice, bob, cid = await thread(api)
     for i in range(7):

@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     app.add_middleware(BodySizeLimit, limit=1024 * 1024, exempt=("/api/v1/attachments",))
     errors.install(app)
-    for router in (accounts.router, connections.router, conversations.router, events.router, ws_router):
+    # Starlette tries routes in order: the ones every message takes go first.
+    for router in (conversations.router, events.router, ws_router, accounts.router, connections.router):
         app.include_router(router)
     app.include_router(attachment_routes.router)
     app.include_router(search_routes.router)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain import credits
 from rapport.domain.audience import message_audience
-from rapport.domain.errors import Conflict, Invalid, NotFound, NotPermitted
+from rapport.domain.errors import Conflict, DomainError, Invalid, NotFound, NotPermitted
 from rapport.domain.events import EventType
 from rapport.domain.messages import check_body, check_edit, check_reaction
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, Member, MemberId
@@ -59,8 +59,8 @@ async def post(
         client_id=client_id,
         attachment_count=len(attachments),
     )
-    if row is None:  # the same client id raced in from a second request
-        raise Conflict("This message was already sent; retry to get it.", code="duplicate_client_id")
+    if row is None:  # this client id was used before: a retry, or a race with one
+        raise AlreadySent()
     files = await attachment_service.claim(
         uow, ids=attachments, owner=sender.id, message_id=row.id, conversation_id=conversation.id
     )
@@ -90,44 +90,27 @@ async def reply(
     client_id: str | None = None,
     attachments: Sequence[str] = (),
 ) -> tuple[dict[str, Any], bool]:
-    """Add a message to an existing conversation; returns (message, created)."""
+    """Add a message to an existing conversation; returns (message, created).
+
+    A retry is found by the insert itself (a client id already used inserts nothing), so a
+    first send pays no lookup. A retry still gets the message it first stored even if the
+    rules would refuse it now (e.g. a block since): what was accepted stays accepted.
+    """
     async with UnitOfWork(ctx) as uow:
-        if client_id is not None:
-            existing = await replay(uow, sender, client_id)
-            if existing is not None:
-                if existing[1]["conversation_id"] != str(conversation_id):
-                    raise Conflict("That client_id was used for another message.", code="client_id_reused")
-                return existing[1], False
-        conversation = await conversations.get(uow.conn, conversation_id=conversation_id)
-        ids = (
-            (await conversations.participant_ids_for(uow.conn, conversation_ids=[conversation_id]))[
-                ConversationId(conversation_id)
-            ]
-            if conversation
-            else []
-        )
-        if conversation is None or sender.id not in ids:
-            raise NotFound("No such conversation.", code="conversation_not_found")
-        if conversation.kind is ConversationKind.SPONSORED:
-            raise NotPermitted("Sponsored messages cannot be answered.", code="sponsored_no_reply")
-        blocked = await social.blocked_among(uow.conn, member_id=sender.id, others=[i for i in ids if i != sender.id])
-        refusal = may_reply(is_participant=True, blocked_pair=bool(blocked), one_to_one=conversation.is_one_to_one)
-        if refusal is not None:
-            raise NotPermitted(refusal.message, code=refusal.reason)
-        if conversation.kind is ConversationKind.INMAIL:
-            _check_inmail_turn(conversation, sender.id)
-        check_body(body, attachments=len(attachments), inmail=False)
-        people = await members.list_by_ids(uow.conn, ids=ids)
-        message = await post(
-            uow,
-            conversation=conversation,
-            participant_ids=ids,
-            sender=sender,
-            body=body,
-            client_id=client_id,
-            attachments=attachments,
-            people=people,
-        )
+        try:
+            conversation, ids = await _check_reply(uow, sender, conversation_id, body, attachments)
+            message = await post(
+                uow,
+                conversation=conversation,
+                participant_ids=ids,
+                sender=sender,
+                body=body,
+                client_id=client_id,
+                attachments=attachments,
+                people={sender.id: sender},  # a message shows only its sender
+            )
+        except (AlreadySent, Refused) as error:  # raised before anything was written
+            return await _retried(uow, sender, client_id, conversation_id, error.__cause__ or error), False
         if (
             conversation.kind is ConversationKind.INMAIL
             and sender.id == conversation.inmail_recipient_id
@@ -135,6 +118,54 @@ async def reply(
         ):
             await answer_inmail(uow, conversation, InMailState.ACCEPTED)
     return message, True
+
+
+class Refused(Exception):
+    """A check refused the send; its cause is the refusal to report if this is no retry."""
+
+
+class AlreadySent(Conflict):
+    def __init__(self) -> None:
+        super().__init__("This message was already sent; retry to get it.", code="duplicate_client_id")
+
+
+async def _retried(
+    uow: UnitOfWork, sender: Member, client_id: str | None, conversation_id: int, error: BaseException
+) -> dict[str, Any]:
+    """The message a retry first stored; else the send's own refusal."""
+    existing = await replay(uow, sender, client_id) if client_id is not None else None
+    if existing is None:
+        raise error
+    if existing[1]["conversation_id"] != str(conversation_id):
+        raise Conflict("That client_id was used for another message.", code="client_id_reused")
+    return existing[1]
+
+
+async def _check_reply(
+    uow: UnitOfWork, sender: Member, conversation_id: int, body: str, attachments: Sequence[str]
+) -> tuple[ConversationRow, list[MemberId]]:
+    """May `sender` write here? Reads only: a refusal comes wrapped in `Refused`."""
+    try:
+        conversation = await conversations.get(uow.conn, conversation_id=conversation_id)
+        ids = await conversations.participant_ids(uow.conn, conversation_id=conversation_id) if conversation else []
+        if conversation is None or sender.id not in ids:
+            raise NotFound("No such conversation.", code="conversation_not_found")
+        if conversation.kind is ConversationKind.SPONSORED:
+            raise NotPermitted("Sponsored messages cannot be answered.", code="sponsored_no_reply")
+        others = [i for i in ids if i != sender.id]
+        if len(others) == 1:
+            blocked = await social.is_blocked_either_way(uow.conn, a=sender.id, b=others[0])
+        else:
+            blocked = bool(await social.blocked_among(uow.conn, member_id=sender.id, others=others))
+        refusal = may_reply(is_participant=True, blocked_pair=blocked, one_to_one=conversation.is_one_to_one)
+        if refusal is not None:
+            raise NotPermitted(refusal.message, code=refusal.reason)
+        if conversation.kind is ConversationKind.INMAIL:
+            _check_inmail_turn(conversation, sender.id)
+        check_body(body, attachments=len(attachments), inmail=False)
+    except DomainError as error:
+        raise Refused() from error
+    return conversation, ids
 
 
 def _check_inmail_turn(conversation: ConversationRow, sender: MemberId) -> None:

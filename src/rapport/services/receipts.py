@@ -40,16 +40,13 @@ async def mark_read(ctx: Context, reader: Member, *, conversation_id: int, messa
         unread = await store.count_unread(
             uow.conn, conversation_id=conversation.id, member_id=reader.id, after=message.id
         )
-        await conversations.save_participant(
+        await conversations.record_read(
             uow.conn,
             conversation_id=conversation.id,
             member_id=reader.id,
-            fields={
-                "read_up_to": max(message.id, me.read_up_to),
-                "delivered_up_to": max(message.id, me.delivered_up_to),
-                "unread_count": unread,
-                "marked_unread": False,
-            },
+            read_up_to=max(message.id, me.read_up_to),
+            delivered_up_to=max(message.id, me.delivered_up_to),
+            unread=unread,
         )
         uow.emit(
             EventType.CONVERSATION_UPDATED,

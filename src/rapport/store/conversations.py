@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
+from rapport.store.prepared import Prepared
 from rapport.store.tables import conversations, participants
 
 
@@ -104,9 +105,35 @@ def pair_key(a: int, b: int) -> str:
     return f"{lo}:{hi}"
 
 
+_GET = Prepared(select(*_CONVERSATION).where(conversations.c.id == bindparam("conversation_id")))
+_PARTICIPANT_IDS = Prepared(
+    select(participants.c.member_id)
+    .where(participants.c.conversation_id == bindparam("conversation_id"))
+    .order_by(participants.c.member_id)
+)
+_TOUCH = Prepared(
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation_id"))
+    .values(last_message_id=bindparam("message_id"), updated_at=bindparam("at"))
+)
+_IS_SENDER = participants.c.member_id == bindparam("sender_id")
+_COUNT_MESSAGE = Prepared(
+    update(participants)
+    .where(participants.c.conversation_id == bindparam("conversation"))
+    .values(
+        last_activity_at=bindparam("at"),
+        hidden=False,
+        unread_count=case((_IS_SENDER, 0), else_=participants.c.unread_count + 1),
+        read_up_to=case((_IS_SENDER, bindparam("message_id")), else_=participants.c.read_up_to),
+        delivered_up_to=case((_IS_SENDER, bindparam("message_id")), else_=participants.c.delivered_up_to),
+        marked_unread=case((_IS_SENDER, False), else_=participants.c.marked_unread),
+    )
+)
+
+
 async def get(conn: AsyncConnection, *, conversation_id: int) -> ConversationRow | None:
-    row = (await conn.execute(select(*_CONVERSATION).where(conversations.c.id == conversation_id))).first()
-    return _conversation(row._mapping) if row else None
+    row = await _GET.mapping(conn, conversation_id=conversation_id)
+    return _conversation(row) if row else None
 
 
 async def get_pair(conn: AsyncConnection, *, a: int, b: int) -> ConversationRow | None:
@@ -148,13 +175,48 @@ async def add(
     return _conversation(row._mapping)
 
 
-async def list_participants(conn: AsyncConnection, *, conversation_id: int) -> list[ParticipantRow]:
-    rows = await conn.execute(
-        select(*_PARTICIPANT)
-        .where(participants.c.conversation_id == conversation_id)
-        .order_by(participants.c.member_id)
+_PARTICIPANTS = Prepared(
+    select(*_PARTICIPANT)
+    .where(participants.c.conversation_id == bindparam("conversation_id"))
+    .order_by(participants.c.member_id)
+)
+_READ = Prepared(
+    update(participants)
+    .where(participants.c.conversation_id == bindparam("conversation"), participants.c.member_id == bindparam("member"))
+    .values(
+        read_up_to=bindparam("read_up_to"),
+        delivered_up_to=bindparam("delivered_up_to"),
+        unread_count=bindparam("unread_count"),
+        marked_unread=False,
     )
-    return [_participant(r._mapping) for r in rows]
+)
+_DELIVERED = Prepared(
+    update(participants)
+    .where(
+        participants.c.conversation_id == bindparam("conversation"),
+        participants.c.member_id == bindparam("member"),
+        participants.c.delivered_up_to < bindparam("message_id"),
+    )
+    .values(delivered_up_to=bindparam("message_id"))
+)
+
+
+async def list_participants(conn: AsyncConnection, *, conversation_id: int) -> list[ParticipantRow]:
+    return [ParticipantRow(*r) for r in await _PARTICIPANTS.rows(conn, conversation_id=conversation_id)]
+
+
+async def record_read(
+    conn: AsyncConnection, *, conversation_id: int, member_id: int, read_up_to: int, delivered_up_to: int, unread: int
+) -> None:
+    """The member's open thread showed messages up to `read_up_to`."""
+    await _READ.execute(
+        conn,
+        conversation=conversation_id,
+        member=member_id,
+        read_up_to=read_up_to,
+        delivered_up_to=delivered_up_to,
+        unread_count=unread,
+    )
 
 
 async def participant_ids_for(
@@ -172,6 +234,11 @@ async def participant_ids_for(
     for cid, mid in rows:
         out[ConversationId(cid)].append(MemberId(mid))
     return out
+
+
+async def participant_ids(conn: AsyncConnection, *, conversation_id: int) -> list[MemberId]:
+    """One conversation's members, in id order (a send asks this)."""
+    return [MemberId(r[0]) for r in await _PARTICIPANT_IDS.rows(conn, conversation_id=conversation_id)]
 
 
 async def get_participant(conn: AsyncConnection, *, conversation_id: int, member_id: int) -> ParticipantRow | None:
@@ -195,24 +262,8 @@ async def record_message(
     at: datetime,
 ) -> None:
     """Move the thread to the top of every inbox, and count the message as unread for others."""
-    await conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(last_message_id=message_id, updated_at=at)
-    )
-    is_sender = participants.c.member_id == sender_id
-    await conn.execute(
-        update(participants)
-        .where(participants.c.conversation_id == conversation_id)
-        .values(
-            last_activity_at=at,
-            hidden=False,
-            unread_count=case((is_sender, 0), else_=participants.c.unread_count + 1),
-            read_up_to=case((is_sender, message_id), else_=participants.c.read_up_to),
-            delivered_up_to=case((is_sender, message_id), else_=participants.c.delivered_up_to),
-            marked_unread=case((is_sender, False), else_=participants.c.marked_unread),
-        )
-    )
+    await _TOUCH.execute(conn, conversation_id=conversation_id, message_id=message_id, at=at)
+    await _COUNT_MESSAGE.execute(conn, conversation=conversation_id, message_id=message_id, sender_id=sender_id, at=at)
 
 
 async def save_participant(
@@ -236,16 +287,7 @@ async def advance_delivered(
     """Raise the member's delivered marks; returns the conversations where one moved."""
     moved: dict[ConversationId, int] = {}
     for conversation_id, message_id in sorted(up_to.items()):
-        result = await conn.execute(
-            update(participants)
-            .where(
-                participants.c.conversation_id == conversation_id,
-                participants.c.member_id == member_id,
-                participants.c.delivered_up_to < message_id,
-            )
-            .values(delivered_up_to=message_id)
-        )
-        if result.rowcount:
+        if await _DELIVERED.execute(conn, conversation=conversation_id, member=member_id, message_id=message_id):
             moved[ConversationId(conversation_id)] = message_id
     return moved
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -194,6 +194,17 @@ class _InlineConnection(aiosqlite.Connection):
     async def commit(self) -> None:
         await super()._execute(self._conn.commit)  # type: ignore[no-untyped-call]
 
+    def run_now(self, sql: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:
+        """Run one statement here and now, for `prepared`: its rows and its row count."""
+        cursor = self._conn.execute(sql, params)
+        try:
+            return cursor.fetchall(), cursor.rowcount
+        finally:
+            cursor.close()
+
+    def run_many(self, sql: str, batch: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, batch).close()
+
 
 def _sqlite_engine(url: Any, **options: Any) -> AsyncEngine:
     engine: AsyncEngine
@@ -206,10 +217,14 @@ def _sqlite_engine(url: Any, **options: Any) -> AsyncEngine:
     return engine
 
 
-def insert_or_skip(conn: AsyncConnection, table: Table, *conflict_columns: str) -> Insert:
-    """INSERT … ON CONFLICT (columns) DO NOTHING in the connection's dialect: a duplicate
-    returns no row instead of failing, so no savepoint is needed to survive it."""
-    if conn.dialect.name == "sqlite":
+DIALECTS = ("sqlite", "postgresql")
+
+
+def insert_or_skip(conn: AsyncConnection | str, table: Table, *conflict_columns: str) -> Insert:
+    """INSERT … ON CONFLICT (columns) DO NOTHING in the connection's (or named) dialect: a
+    duplicate returns no row instead of failing, so no savepoint is needed to survive it."""
+    name = conn if isinstance(conn, str) else conn.dialect.name
+    if name == "sqlite":
         return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
     return postgresql_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 

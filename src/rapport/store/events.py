@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import MemberId
+from rapport.store.prepared import Prepared
 from rapport.store.tables import event_counters, events
 
 
@@ -50,6 +51,23 @@ async def create_counter(conn: AsyncConnection, *, member_id: MemberId) -> None:
     await conn.execute(insert(event_counters).values(member_id=member_id, last_seq=0))
 
 
+_TAKE = Prepared(
+    update(event_counters)
+    .where(event_counters.c.member_id == bindparam("member"))
+    .values(last_seq=event_counters.c.last_seq + bindparam("count"))
+    .returning(event_counters.c.last_seq)
+)
+_STORE = Prepared(
+    insert(events).values(
+        member_id=bindparam("member_id"),
+        seq=bindparam("seq"),
+        type=bindparam("type"),
+        body=bindparam("body"),
+        created_at=bindparam("created_at"),
+    )
+)
+
+
 async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list[StoredEvent]:
     """Number and store `pending` in the current transaction; returns them in order."""
     by_member: dict[MemberId, list[PendingEvent]] = defaultdict(list)
@@ -59,14 +77,9 @@ async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list
     rows: list[dict[str, object]] = []
     for member_id in sorted(by_member):
         items = by_member[member_id]
-        last = (
-            await conn.execute(
-                update(event_counters)
-                .where(event_counters.c.member_id == member_id)
-                .values(last_seq=event_counters.c.last_seq + len(items))
-                .returning(event_counters.c.last_seq)
-            )
-        ).scalar_one()
+        last = await _TAKE.scalar(conn, member=member_id, count=len(items))
+        if last is None:
+            raise LookupError(f"member {member_id} has no event counter")
         first = last - len(items) + 1
         for offset, item in enumerate(items):
             seq = first + offset
@@ -81,7 +94,7 @@ async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list
             )
             stored.append(StoredEvent(member_id, seq, frame(seq, item.body)))
     if rows:
-        await conn.execute(insert(events), rows)
+        await _STORE.many(conn, rows)
     return stored
 
 

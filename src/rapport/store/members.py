@@ -6,13 +6,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.credits import CreditLedger
 from rapport.domain.model import Member, MemberId, MemberSettings, Tier
 from rapport.store import events as event_log
+from rapport.store.prepared import Prepared
 from rapport.store.tables import members, tokens
 
 _PUBLIC = (
@@ -49,6 +50,9 @@ def to_member(row: Any) -> Member:
             sponsored_messages=r["sponsored_messages"],
         ),
     )
+
+
+_GET = Prepared(select(*_PUBLIC).where(members.c.id == bindparam("member_id")))
 
 
 async def add(
@@ -89,7 +93,7 @@ async def handle_or_email_taken(conn: AsyncConnection, *, handle: str, email: st
 
 
 async def get(conn: AsyncConnection, *, member_id: int) -> Member | None:
-    row = (await conn.execute(select(*_PUBLIC).where(members.c.id == member_id))).first()
+    row = await _GET.mapping(conn, member_id=member_id)
     return to_member(row) if row else None
 
 
@@ -178,14 +182,16 @@ async def add_token(conn: AsyncConnection, *, token_hash: str, member_id: int, a
     await conn.execute(insert(tokens).values(token_hash=token_hash, member_id=member_id, created_at=at))
 
 
+_FOR_TOKEN = Prepared(
+    select(*_PUBLIC)
+    .select_from(tokens.join(members, members.c.id == tokens.c.member_id))
+    .where(tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member | None:
-    row = (
-        await conn.execute(
-            select(*_PUBLIC)
-            .select_from(tokens.join(members, members.c.id == tokens.c.member_id))
-            .where(tokens.c.token_hash == token_hash)
-        )
-    ).first()
+    """Every authenticated request asks this: a prepared statement."""
+    row = await _FOR_TOKEN.mapping(conn, token_hash=token_hash)
     return to_member(row) if row else None
 
 

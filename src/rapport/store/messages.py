@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, MemberId, MessageId
-from rapport.store.dialect import insert_or_skip
+from rapport.store.dialect import DIALECTS, insert_or_skip
+from rapport.store.prepared import Prepared
 from rapport.store.tables import messages, reactions, read_receipts
 
 
@@ -45,6 +46,28 @@ def _message(r: Any) -> MessageRow:
     return MessageRow(**{k: r[k] for k in MessageRow.__slots__})
 
 
+_ADD = {
+    dialect: Prepared(
+        insert_or_skip(dialect, messages, "sender_id", "client_id")
+        .values(
+            conversation_id=bindparam("conversation_id"),
+            sender_id=bindparam("sender_id"),
+            body=bindparam("body"),
+            created_at=bindparam("created_at"),
+            client_id=bindparam("client_id"),
+            attachment_count=bindparam("attachment_count"),
+        )
+        .returning(*_MESSAGE)
+    )
+    for dialect in DIALECTS
+}
+_BY_CLIENT_ID = Prepared(
+    select(*_MESSAGE).where(
+        messages.c.sender_id == bindparam("sender_id"), messages.c.client_id == bindparam("client_id")
+    )
+)
+
+
 async def add(
     conn: AsyncConnection,
     *,
@@ -56,35 +79,46 @@ async def add(
     attachment_count: int = 0,
 ) -> MessageRow | None:
     """The stored message, or None when this sender already used `client_id`."""
-    row = (
-        await conn.execute(
-            insert_or_skip(conn, messages, "sender_id", "client_id")
-            .values(
-                conversation_id=conversation_id,
-                sender_id=sender_id,
-                body=body,
-                created_at=at,
-                client_id=client_id,
-                attachment_count=attachment_count,
-            )
-            .returning(*_MESSAGE)
-        )
-    ).first()
-    return _message(row._mapping) if row else None
+    row = await _ADD[conn.dialect.name].first(
+        conn,
+        conversation_id=conversation_id,
+        sender_id=sender_id,
+        body=body,
+        created_at=at,
+        client_id=client_id,
+        attachment_count=attachment_count,
+    )
+    return MessageRow(*row) if row else None
+
+
+_GET = Prepared(select(*_MESSAGE).where(messages.c.id == bindparam("message_id")))
+_COUNT_UNREAD = Prepared(
+    select(func.count()).where(
+        messages.c.conversation_id == bindparam("conversation_id"),
+        messages.c.id > bindparam("after"),
+        messages.c.sender_id != bindparam("member_id"),
+        messages.c.deleted.is_(False),
+    )
+)
+_ADD_RECEIPT = Prepared(
+    insert(read_receipts).values(
+        conversation_id=bindparam("conversation_id"),
+        reader_id=bindparam("reader_id"),
+        message_id=bindparam("message_id"),
+        read_at=bindparam("read_at"),
+        shared=bindparam("shared"),
+    )
+)
 
 
 async def get(conn: AsyncConnection, *, message_id: int) -> MessageRow | None:
-    row = (await conn.execute(select(*_MESSAGE).where(messages.c.id == message_id))).first()
-    return _message(row._mapping) if row else None
+    row = await _GET.first(conn, message_id=message_id)
+    return MessageRow(*row) if row else None
 
 
 async def get_by_client_id(conn: AsyncConnection, *, sender_id: int, client_id: str) -> MessageRow | None:
-    row = (
-        await conn.execute(
-            select(*_MESSAGE).where(messages.c.sender_id == sender_id, messages.c.client_id == client_id)
-        )
-    ).first()
-    return _message(row._mapping) if row else None
+    row = await _BY_CLIENT_ID.first(conn, sender_id=sender_id, client_id=client_id)
+    return MessageRow(*row) if row else None
 
 
 async def list_page(
@@ -128,14 +162,7 @@ async def tombstone(conn: AsyncConnection, *, message_id: int) -> None:
 
 async def count_unread(conn: AsyncConnection, *, conversation_id: int, member_id: int, after: int) -> int:
     """Messages from others after `after`: the unread count once a read is recorded."""
-    value = await conn.scalar(
-        select(func.count()).where(
-            messages.c.conversation_id == conversation_id,
-            messages.c.id > after,
-            messages.c.sender_id != member_id,
-            messages.c.deleted.is_(False),
-        )
-    )
+    value = await _COUNT_UNREAD.scalar(conn, conversation_id=conversation_id, after=after, member_id=member_id)
     return int(value or 0)
 
 
@@ -153,14 +180,8 @@ async def add_receipt(
     at: datetime,
     shared: bool,
 ) -> None:
-    await conn.execute(
-        insert(read_receipts).values(
-            conversation_id=conversation_id,
-            reader_id=reader_id,
-            message_id=message_id,
-            read_at=at,
-            shared=shared,
-        )
+    await _ADD_RECEIPT.execute(
+        conn, conversation_id=conversation_id, reader_id=reader_id, message_id=message_id, read_at=at, shared=shared
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import (
@@ -16,6 +16,7 @@ from rapport.domain.model import (
     InvitationState,
     MemberId,
 )
+from rapport.store.prepared import Prepared
 from rapport.store.tables import blocks, connections, group_members, groups, invitations
 
 # --- connections -----------------------------------------------------------------------
@@ -96,8 +97,20 @@ async def blocked_among(conn: AsyncConnection, *, member_id: int, others: Iterab
     return {r[0] for r in rows}
 
 
+_BLOCK_BETWEEN = Prepared(
+    select(blocks.c.blocker_id)
+    .where(
+        or_(
+            and_(blocks.c.blocker_id == bindparam("a"), blocks.c.blocked_id == bindparam("b")),
+            and_(blocks.c.blocker_id == bindparam("b"), blocks.c.blocked_id == bindparam("a")),
+        )
+    )
+    .limit(1)
+)
+
+
 async def is_blocked_either_way(conn: AsyncConnection, *, a: int, b: int) -> bool:
-    return bool(await blocked_among(conn, member_id=a, others=[b]))
+    return await _BLOCK_BETWEEN.first(conn, a=a, b=b) is not None
 
 
 async def blocked_pairs_among(conn: AsyncConnection, *, ids: Iterable[int]) -> set[frozenset[MemberId]]:

@@ -1,0 +1,80 @@
+"""Prepared statements store and read exactly what Core does, on SQLite and PostgreSQL.
+
+On SQLite they bypass SQLAlchemy's execution, so the column types' conversions are theirs
+to apply: a row written one way must read back the same the other way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from rapport.store.dialect import Database
+from rapport.store.prepared import Prepared
+from rapport.store.tables import members
+
+AT = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
+COLUMNS = (members.c.id, members.c.handle, members.c.avatar_url, members.c.open_profile, members.c.created_at)
+
+ADD = Prepared(
+    insert(members)
+    .values(
+        handle=bindparam("handle"),
+        email=bindparam("email"),
+        password_hash="x",
+        name="N",
+        avatar_url=bindparam("avatar"),
+        open_profile=bindparam("open"),
+        created_at=bindparam("at"),
+    )
+    .returning(*COLUMNS)
+)
+BY_HANDLE = Prepared(select(*COLUMNS).where(members.c.handle == bindparam("wanted")))
+
+
+async def test_a_row_written_prepared_reads_back_the_same_through_core(db: Database) -> None:
+    async with db.write() as conn:
+        returned = await ADD.mapping(conn, handle="ada", email="ada@x.test", avatar=None, open=True, at=AT)
+    assert returned is not None
+    assert (returned["handle"], returned["avatar_url"], returned["open_profile"]) == ("ada", None, True)
+    assert returned["created_at"] == AT and returned["created_at"].tzinfo is not None
+    async with db.read() as conn:
+        core = (await conn.execute(select(*COLUMNS).where(members.c.handle == "ada"))).one()._mapping
+    assert dict(core) == returned
+
+
+async def test_a_row_written_through_core_reads_back_the_same_prepared(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            insert(members).values(
+                handle="bo", email="bo@x.test", password_hash="x", name="B", open_profile=False, created_at=AT
+            )
+        )
+    async with db.read() as conn:
+        row = await BY_HANDLE.mapping(conn, wanted="bo")
+        missing = await BY_HANDLE.first(conn, wanted="nobody")
+    assert row is not None and missing is None
+    assert (row["open_profile"], row["created_at"]) == (False, AT)
+
+
+async def test_a_constraint_violation_raises_sqlalchemys_error_and_rolls_back(db: Database) -> None:
+    async with db.write() as conn:
+        await ADD.execute(conn, handle="cy", email="cy@x.test", avatar="https://a", open=False, at=AT)
+    with pytest.raises(IntegrityError):
+        async with db.write() as conn:
+            await ADD.execute(conn, handle="cy2", email="cy2@x.test", avatar=None, open=False, at=AT)
+            await ADD.execute(conn, handle="cy", email="other@x.test", avatar=None, open=False, at=AT)
+    async with db.read() as conn:
+        assert await BY_HANDLE.first(conn, wanted="cy2") is None  # the whole transaction rolled back
+        assert await BY_HANDLE.scalar(conn, wanted="cy") is not None
+
+
+def test_expanding_parameters_are_refused() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    statement = Prepared(select(members.c.id).where(members.c.id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError, match="expanding"):
+        statement._compile(sqlite.dialect())
