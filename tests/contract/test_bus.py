@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from rapport.bus import RESYNC, Bus, Subscription
+from rapport.bus.base import QUEUE_LIMIT
 from rapport.bus.memory import MemoryBus
 from rapport.bus.redis import RedisBus
 
@@ -173,3 +174,20 @@ async def kill_pubsub_connections(admin: aioredis.Redis, client_name: str) -> in
         if client.get("name") == client_name:
             killed += int(await admin.client_kill_filter(_id=client["id"]))
     return killed
+
+
+async def test_a_subscriber_too_slow_to_keep_up_gets_one_resync_then_frames_again() -> None:
+    """Overflow drops the backlog for one RESYNC (the log has it all); draining the RESYNC,
+    by either `get` or `get_nowait`, makes the subscription deliver again. A listener is
+    woken for each frame that is queued, and not for the ones dropped."""
+    sub = Subscription(1)
+    wakes: list[None] = []
+    sub.listener = lambda: wakes.append(None)
+    for i in range(QUEUE_LIMIT + 5):
+        sub.deliver(b'{"seq":%d}' % (i + 1))
+    assert sub.get_nowait() == RESYNC
+    assert sub.get_nowait() is None
+    assert len(wakes) == QUEUE_LIMIT + 1  # every queued frame, then the RESYNC
+    sub.deliver(b'{"seq":9999}')
+    assert sub.get_nowait() == b'{"seq":9999}'
+    assert len(wakes) == QUEUE_LIMIT + 2

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from rapport.bus import RESYNC
+from rapport.bus import RESYNC, Subscription
 from rapport.domain.errors import DomainError
 from rapport.domain.events import EventType
 from rapport.domain.model import Member
@@ -127,33 +127,70 @@ async def websocket(ws: WebSocket) -> None:
         await conn.send_json({"type": "hello", "seq": None, "member": member.handle, "since": conn.last_seq})
         try:
             await conn.catch_up()
-            reader = asyncio.create_task(_read_frames(conn))
+            pump = _Pump(conn, sub)
             try:
-                while not reader.done():
-                    getter = asyncio.ensure_future(sub.get())
-                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break
-                    frame = getter.result()
-                    if frame == RESYNC:
-                        await conn.catch_up()
-                        continue
-                    seq = frame_seq(frame)
-                    if seq is None:
-                        await conn.send(frame)  # live-only: typing
-                    elif seq == conn.last_seq + 1:
-                        await conn.send(frame)
-                        conn.last_seq = seq
-                        conn.remember(seq, _type_of(frame), frame)
-                    elif seq > conn.last_seq:
-                        await conn.catch_up()  # a frame came ahead of one still in flight: use the log
+                await _read_frames(conn)
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
+                await pump.stop()
         except (WebSocketDisconnect, RuntimeError):
             pass
+
+
+class _Pump:
+    """Forwards the subscription's frames to the socket, in order.
+
+    Its task exists only while frames are waiting, so an idle socket costs one task (the
+    one reading it), not a reader, a forwarder and a waiter. It starts listening after the
+    first catch-up, and drains what queued during it.
+    """
+
+    def __init__(self, conn: Connection, sub: Subscription) -> None:
+        self.conn = conn
+        self.sub = sub
+        self.task: asyncio.Task[None] | None = None
+        self.broken = False
+        sub.listener = self.wake
+        self.wake()
+
+    def wake(self) -> None:
+        if not self.broken and (self.task is None or self.task.done()):
+            self.task = asyncio.create_task(self._drain())
+
+    async def stop(self) -> None:
+        self.sub.listener = None
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def _drain(self) -> None:
+        try:
+            while (frame := self.sub.get_nowait()) is not None:
+                await self._forward(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The socket is gone (or the log unreadable): close it, so the reader ends too
+            # and the device reconnects with `since`.
+            self.broken = True
+            log.debug("closing a socket whose frames could not be sent", exc_info=True)
+            with contextlib.suppress(Exception):
+                await self.conn.ws.close(code=1011)
+
+    async def _forward(self, frame: bytes) -> None:
+        conn = self.conn
+        if frame == RESYNC:
+            await conn.catch_up()
+            return
+        seq = frame_seq(frame)
+        if seq is None:
+            await conn.send(frame)  # live-only: typing
+        elif seq == conn.last_seq + 1:
+            await conn.send(frame)
+            conn.last_seq = seq
+            conn.remember(seq, _type_of(frame), frame)
+        elif seq > conn.last_seq:
+            await conn.catch_up()  # a frame came ahead of one still in flight: use the log
 
 
 def _type_of(frame: bytes) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Final
 
@@ -28,6 +28,8 @@ class Subscription:
         self.member_id = member_id
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LIMIT)
         self._lagged = False
+        self.listener: Callable[[], None] | None = None
+        """Called after each delivery: lets a consumer wake only when there is a frame."""
 
     def deliver(self, frame: bytes) -> None:
         if self._lagged:
@@ -40,6 +42,8 @@ class Subscription:
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(RESYNC)
+        if self.listener is not None:
+            self.listener()
 
     async def get(self) -> bytes:
         frame = await self._queue.get()
@@ -49,9 +53,12 @@ class Subscription:
 
     def get_nowait(self) -> bytes | None:
         try:
-            return self._queue.get_nowait()
+            frame = self._queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
+        if frame == RESYNC:
+            self._lagged = False
+        return frame
 
 
 class LocalHub:
