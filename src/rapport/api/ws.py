@@ -104,7 +104,6 @@ async def _authenticate(ctx: Context, ws: WebSocket) -> Member | None:
         return None
 
 
-@router.websocket("/api/v1/ws")
 async def websocket(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
     await ws.accept()
@@ -191,6 +190,11 @@ class _Pump:
             conn.remember(seq, _type_of(frame), frame)
         elif seq > conn.last_seq:
             await conn.catch_up()  # a frame came ahead of one still in flight: use the log
+
+
+# A plain Starlette route: FastAPI's WebSocket route keeps three exit stacks per socket
+# for dependencies this endpoint does not use, and every idle socket holds them.
+router.add_websocket_route("/api/v1/ws", websocket)
 
 
 def _type_of(frame: bytes) -> str:

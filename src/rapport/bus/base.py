@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Final
@@ -22,40 +22,57 @@ QUEUE_LIMIT = 2_000
 
 
 class Subscription:
-    """One device's view of the bus: frames for one member, in publish order."""
+    """One device's view of the bus: frames for one member, in publish order.
+
+    Held by every open socket, so it is kept small: the frame deque exists only while
+    frames wait (an empty deque still costs a 0.5 KB block), and a waiter only while
+    someone awaits `get`. An asyncio.Queue would hold four deques per idle socket.
+    """
+
+    __slots__ = ("_frames", "_lagged", "_waiter", "listener", "member_id")
 
     def __init__(self, member_id: int) -> None:
         self.member_id = member_id
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LIMIT)
+        self._frames: deque[bytes] | None = None
         self._lagged = False
+        self._waiter: asyncio.Future[None] | None = None
         self.listener: Callable[[], None] | None = None
         """Called after each delivery: lets a consumer wake only when there is a frame."""
 
     def deliver(self, frame: bytes) -> None:
         if self._lagged:
             return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = deque()
+        if len(frames) >= QUEUE_LIMIT:
             # Too slow to keep up: drop what is queued and make the reader resync.
             self._lagged = True
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(RESYNC)
+            frames.clear()
+            frames.append(RESYNC)
+        else:
+            frames.append(frame)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
         if self.listener is not None:
             self.listener()
 
     async def get(self) -> bytes:
-        frame = await self._queue.get()
-        if frame == RESYNC:
-            self._lagged = False
+        while (frame := self.get_nowait()) is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         return frame
 
     def get_nowait(self) -> bytes | None:
-        try:
-            frame = self._queue.get_nowait()
-        except asyncio.QueueEmpty:
+        frames = self._frames
+        if not frames:
             return None
+        frame = frames.popleft()
+        if not frames:
+            self._frames = None
         if frame == RESYNC:
             self._lagged = False
         return frame
