@@ -207,7 +207,11 @@ def _threads(
 def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Rows for these threads, as the services would have written them, in batches by table."""
     order = sorted(((t.times[k], ti, k) for ti, t in enumerate(threads) for k in range(len(t.times))))
+    # Message ids follow `order`, so each thread's last one is known before any is written:
+    # conversations go in first, as the messages' foreign key wants on PostgreSQL.
     last_id: dict[int, int] = {}
+    for n, (_, ti, _) in enumerate(order):
+        last_id[threads[ti].id] = builder.next_message + n
     state: dict[tuple[int, int], dict[str, Any]] = {}
     for t in threads:
         for m in (t.a, t.b):
@@ -220,6 +224,23 @@ def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list
                 "read_up_to": 0,
                 "delivered_up_to": 0,
             }
+    conv_rows = [
+        {
+            "id": t.id,
+            "kind": "direct",
+            "subject": None,
+            "pair_key": f"{min(t.a, t.b)}:{max(t.a, t.b)}",
+            "group_id": None,
+            "created_by": t.a,
+            "created_at": t.times[0],
+            "updated_at": t.times[-1],
+            "last_message_id": last_id[t.id],
+            "inmail_charged": False,
+        }
+        for t in threads
+    ]
+    for i in range(0, len(conv_rows), BATCH):
+        yield "conversations", conv_rows[i : i + BATCH]
     msg_batch: list[dict[str, Any]] = []
     ev_batch: list[dict[str, Any]] = []
     people = builder.people
@@ -273,7 +294,6 @@ def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list
         mine, theirs = state[(t.id, sender)], state[(t.id, other)]
         mine.update(last_activity_at=at, unread_count=0, read_up_to=mid, delivered_up_to=mid)
         theirs.update(last_activity_at=at, unread_count=theirs["unread_count"] + 1)
-        last_id[t.id] = mid
         if len(ev_batch) >= BATCH:
             yield "messages", msg_batch
             yield "events", ev_batch
@@ -281,23 +301,6 @@ def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list
     if msg_batch:
         yield "messages", msg_batch
         yield "events", ev_batch
-    conv_rows = [
-        {
-            "id": t.id,
-            "kind": "direct",
-            "subject": None,
-            "pair_key": f"{min(t.a, t.b)}:{max(t.a, t.b)}",
-            "group_id": None,
-            "created_by": t.a,
-            "created_at": t.times[0],
-            "updated_at": t.times[-1],
-            "last_message_id": last_id[t.id],
-            "inmail_charged": False,
-        }
-        for t in threads
-    ]
-    for i in range(0, len(conv_rows), BATCH):
-        yield "conversations", conv_rows[i : i + BATCH]
     part_rows = list(state.values())
     for i in range(0, len(part_rows), BATCH):
         yield "participants", part_rows[i : i + BATCH]

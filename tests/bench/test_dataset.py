@@ -1,0 +1,52 @@
+"""The bench's generated network is one the app can serve, on SQLite and PostgreSQL.
+
+It is written straight into the tables, so nothing but this test checks that it obeys the
+schema's constraints (PostgreSQL enforces every foreign key) and reads back through the
+API as the services would have left it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import dataset
+from tests.conftest import Api
+
+PLAN = dataset.Plan(pairs=3, unread_per_pair=2, idle_members=2, big_members=40, big_messages=300, probes=2)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_the_generated_network_reads_back_through_the_api(app: Any, api: Api) -> None:
+    data = await dataset.build(app.state.ctx.settings.resolved_database_url, PLAN)
+    assert data.counts["messages"] >= PLAN.big_messages
+    pair = data.pairs[0]
+    assert len(pair.unread_for_a) == PLAN.unread_per_pair
+
+    r = await api.client.get("/api/v1/conversations", headers=bearer(pair.a_token))
+    assert r.status_code == 200, r.text
+    [thread] = r.json()["conversations"]
+    assert thread["id"] == str(pair.conversation_id)
+    assert thread["unread_count"] == PLAN.unread_per_pair
+    assert thread["last_message"]["id"] == str(pair.unread_for_a[-1])
+
+    r = await api.client.get(f"/api/v1/conversations/{pair.conversation_id}/messages", headers=bearer(pair.b_token))
+    assert len(r.json()["messages"]) == 1 + PLAN.unread_per_pair
+
+    # The app writes on top of it: ids and event numbers continue where the load stopped.
+    path = f"/api/v1/conversations/{pair.conversation_id}/messages"
+    r = await api.client.post(path, json={"body": "after the load"}, headers=bearer(pair.a_token))
+    assert r.status_code == 201, r.text
+    r = await api.client.get("/api/v1/events", params={"since": 0}, headers=bearer(pair.b_token))
+    seqs = [e["seq"] for e in r.json()["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert r.json()["events"][-1]["message"]["body"] == "after the load"
+
+    r = await api.client.get("/api/v1/conversations", headers=bearer(data.probe_tokens[0]))
+    assert r.json()["conversations"], "a probe has the deepest inbox of the network"
+    r = await api.client.get(
+        "/api/v1/search", params={"q": dataset.SEARCH_TERMS[0]}, headers=bearer(data.probe_tokens[0])
+    )
+    assert r.status_code == 200, r.text
