@@ -192,7 +192,11 @@ def markdown(results: Mapping[str, Any], plots: Sequence[str]) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
         f"- Server: `rapport serve --workers {setup['workers']}` (uvicorn, uvloop, httptools, websockets;"
         f" log level warning), database `{setup['database']}`, bus `{setup['bus']}`;"
-        " SQLite synchronous=FULL (a 201 is on disk).",
+        + (
+            " SQLite synchronous=FULL (a 201 is on disk)."
+            if str(setup["database"]).startswith("sqlite")
+            else " PostgreSQL: a 201 is committed, as durable as the server's synchronous_commit makes it."
+        ),
         f"- Clients: {setup['client_processes']} separate processes (asyncio + aiohttp / websockets) on the same"
         " machine, 127.0.0.1 only: they share the CPU with the server, so every figure is a floor.",
         f"- Data set: {ds.get('members', 0):,} members, {ds.get('conversations', 0):,} conversations,"
