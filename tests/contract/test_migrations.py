@@ -16,15 +16,18 @@ MIGRATORS = 3
 ROUNDS = 2
 
 
-async def test_upgrade_twice_is_a_no_op_and_records_the_head(database_url: str) -> None:
-    await upgrade(database_url)  # the fixture migrated once already
-    engine = create_async_engine(database_url)
+async def recorded_versions(url: str) -> list[str]:
+    engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+            return list((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
     finally:
         await engine.dispose()
-    assert len(versions) == 1
+
+
+async def test_upgrade_twice_is_a_no_op_and_records_the_head(database_url: str) -> None:
+    await upgrade(database_url)  # the fixture migrated once already
+    assert len(await recorded_versions(database_url)) == 1
 
 
 async def _migrate_in_a_process(url: str) -> tuple[int, str]:
@@ -55,12 +58,6 @@ async def test_concurrent_migrators_on_an_empty_postgres_database_all_succeed() 
             results = await asyncio.gather(*(_migrate_in_a_process(url) for _ in range(MIGRATORS)))
             failures = [output for code, output in results if code != 0]
             assert not failures, failures[0][-3000:]
-            engine = create_async_engine(url)
-            try:
-                async with engine.connect() as conn:
-                    versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-            finally:
-                await engine.dispose()
-            assert len(versions) == 1
+            assert len(await recorded_versions(url)) == 1
         finally:
             await drop_pg_database(url)
