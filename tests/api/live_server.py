@@ -21,7 +21,7 @@ import uvicorn
 from tests.conftest import Member
 from websockets.asyncio.client import ClientConnection, connect
 
-from rapport.api.app import create_app
+from rapport.api.app import SocketsFirst, create_app
 from rapport.settings import Settings
 
 FRAME_TIMEOUT = 5.0
@@ -51,7 +51,7 @@ def run_server(settings: Settings) -> Iterator[LiveServer]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app,
+        SocketsFirst(app),  # what `rapport serve` runs
         log_level="warning",
         lifespan="on",
         loop="asyncio",

@@ -26,6 +26,7 @@ from rapport.store import events as event_log
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+WS_PATH = "/api/v1/ws"
 AUTH_TIMEOUT = 10.0
 RECENT_LIMIT = 5_000
 
@@ -194,7 +195,7 @@ class _Pump:
 
 # A plain Starlette route: FastAPI's WebSocket route keeps three exit stacks per socket
 # for dependencies this endpoint does not use, and every idle socket holds them.
-router.add_websocket_route("/api/v1/ws", websocket)
+router.add_websocket_route(WS_PATH, websocket)
 
 
 def _type_of(frame: bytes) -> str:
