@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from rapport.store.dialect import Database
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import members
 
 AT = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
@@ -78,3 +78,20 @@ def test_expanding_parameters_are_refused() -> None:
     statement = Prepared(select(members.c.id).where(members.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="expanding"):
         statement._compile(sqlite.dialect())
+
+
+BY_IDS = Prepared(select(members.c.id, members.c.handle).where(in_ids(members.c.id, "ids")).order_by(members.c.id))
+
+
+async def test_a_list_of_ids_is_one_parameter_and_finds_what_an_in_list_finds(db: Database) -> None:
+    async with db.write() as conn:
+        made = [
+            (await ADD.mapping(conn, handle=f"m{i}", email=f"m{i}@x.test", avatar=None, open=False, at=AT) or {})["id"]
+            for i in range(30)
+        ]
+    async with db.read() as conn:
+        for wanted in ([], made[:1], made[3:17], [*made, 10**12, -1], set(made[::2])):
+            core = (await conn.execute(select(members.c.id, members.c.handle).where(members.c.id.in_(wanted)))).all()
+            prepared = await BY_IDS.rows(conn, ids=wanted)
+            assert prepared == sorted(tuple(r) for r in core)
+        assert len(await BY_IDS.rows(conn, ids=list(range(1, 5000)) + made)) == 30

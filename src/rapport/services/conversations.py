@@ -23,7 +23,7 @@ from rapport.services.uow import UnitOfWork
 from rapport.store import conversations, members, social
 from rapport.store.conversations import ConversationRow, InboxCursor, ParticipantRow
 
-FILTERS = ("all", "unread", "archived", "inmail", "sponsored")
+FILTERS = conversations.INBOX_FILTERS
 _INVALID_REFUSALS = {"too_many_recipients", "cannot_message_self", "no_recipients", "inmail_single_recipient"}
 
 

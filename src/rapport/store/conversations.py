@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import conversations, participants
 
 
@@ -219,6 +219,13 @@ async def record_read(
     )
 
 
+_PARTICIPANTS_OF = Prepared(
+    select(participants.c.conversation_id, participants.c.member_id)
+    .where(in_ids(participants.c.conversation_id, "ids"))
+    .order_by(participants.c.conversation_id, participants.c.member_id)
+)
+
+
 async def participant_ids_for(
     conn: AsyncConnection, *, conversation_ids: Iterable[int]
 ) -> dict[ConversationId, list[MemberId]]:
@@ -226,12 +233,7 @@ async def participant_ids_for(
     out: dict[ConversationId, list[MemberId]] = {ConversationId(c): [] for c in ids}
     if not ids:
         return out
-    rows = await conn.execute(
-        select(participants.c.conversation_id, participants.c.member_id)
-        .where(participants.c.conversation_id.in_(ids))
-        .order_by(participants.c.conversation_id, participants.c.member_id)
-    )
-    for cid, mid in rows:
+    for cid, mid in await _PARTICIPANTS_OF.rows(conn, ids=ids):
         out[ConversationId(cid)].append(MemberId(mid))
     return out
 
@@ -320,6 +322,36 @@ class InboxCursor:
     conversation_id: int
 
 
+def _inbox_page(filter: str, *, after: bool) -> Prepared:
+    p = participants
+    stmt = (
+        select(*_CONVERSATION, *[c.label(f"p_{c.name}") for c in _PARTICIPANT])
+        .select_from(p.join(conversations, conversations.c.id == p.c.conversation_id))
+        .where(p.c.member_id == bindparam("member_id"), p.c.hidden.is_(False))
+        .order_by(p.c.last_activity_at.desc(), p.c.conversation_id.desc())
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    stmt = stmt.where(p.c.archived.is_(filter == "archived"))
+    if filter == "unread":
+        stmt = stmt.where(or_(p.c.unread_count > 0, p.c.marked_unread.is_(True)))
+    elif filter in ("inmail", "sponsored"):
+        stmt = stmt.where(conversations.c.kind == ConversationKind(filter).value)
+    if after:
+        at = bindparam("after_at", type_=p.c.last_activity_at.type)
+        stmt = stmt.where(
+            or_(
+                p.c.last_activity_at < at,
+                and_(p.c.last_activity_at == at, p.c.conversation_id < bindparam("after_id", type_=Integer())),
+            )
+        )
+    return Prepared(stmt)
+
+
+INBOX_FILTERS = ("all", "unread", "archived", "inmail", "sponsored")
+_INBOX = {(f, after): _inbox_page(f, after=after) for f in INBOX_FILTERS for after in (False, True)}
+_PARTICIPANT_KEYS = tuple((f"p_{c.name}", c.name) for c in _PARTICIPANT)
+
+
 async def inbox(
     conn: AsyncConnection,
     *,
@@ -329,43 +361,14 @@ async def inbox(
     after: InboxCursor | None,
 ) -> list[tuple[ConversationRow, ParticipantRow]]:
     """One page of a member's inbox, newest activity first."""
-    p = participants
-    stmt = (
-        select(*_CONVERSATION, *[c.label(f"p_{c.name}") for c in _PARTICIPANT])
-        .select_from(p.join(conversations, conversations.c.id == p.c.conversation_id))
-        .where(p.c.member_id == member_id, p.c.hidden.is_(False))
-        .order_by(p.c.last_activity_at.desc(), p.c.conversation_id.desc())
-        .limit(limit)
-    )
-    if filter == "archived":
-        stmt = stmt.where(p.c.archived.is_(True))
-    else:
-        stmt = stmt.where(p.c.archived.is_(False))
-    if filter == "unread":
-        stmt = stmt.where(or_(p.c.unread_count > 0, p.c.marked_unread.is_(True)))
-    elif filter == "inmail":
-        stmt = stmt.where(conversations.c.kind == ConversationKind.INMAIL.value)
-    elif filter == "sponsored":
-        stmt = stmt.where(conversations.c.kind == ConversationKind.SPONSORED.value)
+    query = _INBOX[filter, after is not None]
+    params: dict[str, Any] = {"member_id": member_id, "limit": limit}
     if after is not None:
-        stmt = stmt.where(
-            or_(
-                p.c.last_activity_at < after.last_activity_at,
-                and_(
-                    p.c.last_activity_at == after.last_activity_at,
-                    p.c.conversation_id < after.conversation_id,
-                ),
-            )
-        )
+        params.update(after_at=after.last_activity_at, after_id=after.conversation_id)
     out = []
-    for row in await conn.execute(stmt):
-        m = row._mapping
-        out.append(
-            (
-                _conversation(m),
-                _participant({c.name: m[f"p_{c.name}"] for c in _PARTICIPANT}),
-            )
-        )
+    for row in await query.rows(conn, **params):
+        m = dict(zip(query.keys, row, strict=True))
+        out.append((_conversation(m), _participant({name: m[label] for label, name in _PARTICIPANT_KEYS})))
     return out
 
 

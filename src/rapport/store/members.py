@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.domain.credits import CreditLedger
 from rapport.domain.model import Member, MemberId, MemberSettings, Tier
 from rapport.store import events as event_log
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import members, tokens
 
 _PUBLIC = (
@@ -110,12 +110,16 @@ async def list_by_handles(conn: AsyncConnection, *, handles: Iterable[str]) -> l
     return [to_member(r) for r in rows]
 
 
+_BY_IDS = Prepared(select(*_PUBLIC).where(in_ids(members.c.id, "ids")))
+
+
 async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[MemberId, Member]:
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await conn.execute(select(*_PUBLIC).where(members.c.id.in_(wanted)))
-    return {MemberId(r.id): to_member(r) for r in rows}
+    keys = _BY_IDS.keys
+    found = (to_member(dict(zip(keys, r, strict=True))) for r in await _BY_IDS.rows(conn, ids=wanted))
+    return {m.id: m for m in found}
 
 
 async def get_credentials(conn: AsyncConnection, *, login: str) -> tuple[MemberId, str] | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, MemberId, MessageId
 from rapport.store.dialect import DIALECTS, insert_or_skip
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import messages, reactions, read_receipts
 
 
@@ -141,12 +141,16 @@ async def list_page(
     return [_message(r._mapping) for r in await conn.execute(stmt)]
 
 
+_BY_IDS = Prepared(select(*_MESSAGE).where(in_ids(messages.c.id, "ids")))
+
+
 async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[MessageId, MessageRow]:
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    rows = await conn.execute(select(*_MESSAGE).where(messages.c.id.in_(wanted)))
-    return {MessageId(r.id): _message(r._mapping) for r in rows}
+    keys = _BY_IDS.keys
+    found = (_message(dict(zip(keys, r, strict=True))) for r in await _BY_IDS.rows(conn, ids=wanted))
+    return {m.id: m for m in found}
 
 
 async def save_body(conn: AsyncConnection, *, message_id: int, body: str, at: datetime) -> None:

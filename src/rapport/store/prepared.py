@@ -12,25 +12,78 @@ statement is built at import and compiled once per dialect:
   transaction lazily on the first statement SQLAlchemy sends, so bypassing SQLAlchemy
   there could run a statement outside its transaction.
 
-Statements here take named `bindparam`s; expanding IN lists are not supported (their SQL
-changes with the list's length): those stay plain Core.
+Statements here take named `bindparam`s. Expanding IN lists cannot be prepared (their SQL
+changes with the list's length); `in_ids` is their fixed-SQL stand-in: the whole list is one
+parameter, JSON read by `json_each` on SQLite, an array compared with `= ANY` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import exc
+from sqlalchemy import BigInteger, Boolean, String, bindparam, exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
 
 Convert = Callable[[Any], Any]
+
+
+class IdList(TypeDecorator[Iterable[int]]):
+    """Integer ids as one parameter: JSON text on SQLite, a bigint array on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Iterable[int] | None, dialect: Dialect) -> Any:
+        ids = [int(v) for v in value or ()]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class _InIds(ColumnElement[bool]):
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison already: no "= 1" after it on SQLite
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], ids: ColumnElement[Any]) -> None:
+        self.column = column
+        self.ids = ids
+
+
+@compiles(_InIds)
+def _in_json_each(element: _InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"
+
+
+@compiles(_InIds, "postgresql")
+def _in_any(element: _InIds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+
+
+def in_ids(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """`column IN <the ids passed as name>`, with SQL that does not change with their number."""
+    return _InIds(column, bindparam(name, type_=IdList()))
 
 
 @dataclass(frozen=True, slots=True)
