@@ -463,8 +463,6 @@ def _finish_sqlite(path: str) -> None:
             ).fetchone()
             if "content=" in sql.replace(" ", "").lower() and not kept_by_trigger:
                 db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
-            # One segment: where the server's index upkeep (services.search.tidy_index) converges.
-            db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()

@@ -13,17 +13,11 @@ from rapport.domain.errors import NotFound
 from rapport.domain.model import ConversationId, Member, MessageId
 from rapport.domain.search import check_query, snippet, terms
 from rapport.services import attachments as attachment_service
-from rapport.services import periodic
 from rapport.services.context import Context
 from rapport.services.shapes import message_json
 from rapport.store import conversations, members
 from rapport.store import messages as message_store
 from rapport.store import search as store
-
-INDEX_UPKEEP_INTERVAL = 30.0
-INDEX_MERGE_PAGES = 200
-"""Each upkeep run folds this many pages of the full-text index (about 40 ms of writing at
-1M messages): a bounded pause for writers, and ample to keep up with a busy network."""
 
 
 async def search(
@@ -70,16 +64,3 @@ async def search(
             {"conversation_id": str(cid), "message": message, "snippet": snippet(row.body, words), "match": match}
         )
     return results
-
-
-async def tidy_index(ctx: Context) -> None:
-    """Merge the full-text index's small segments a little at a time (SQLite; PostgreSQL's
-    GIN index looks after itself)."""
-    if ctx.db.dialect != "sqlite":
-        return
-    async with ctx.db.write() as conn:
-        await store.merge_segments(conn, pages=INDEX_MERGE_PAGES)
-
-
-def start_index_upkeep(ctx: Context, *, interval: float = INDEX_UPKEEP_INTERVAL) -> periodic.Stop:
-    return periodic.every(interval, "search index upkeep", lambda: tidy_index(ctx))
