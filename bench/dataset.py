@@ -463,9 +463,6 @@ def _finish_sqlite(path: str) -> None:
             ).fetchone()
             if "content=" in sql.replace(" ", "").lower() and not kept_by_trigger:
                 db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
-            # A bulk load ends merged, as an operator would leave it; the server's upkeep
-            # (services.search.tidy_index) then keeps the index within a few segments.
-            db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()

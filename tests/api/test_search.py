@@ -203,32 +203,3 @@ async def test_deleted_messages_and_other_members_threads_never_match_by_name(ap
         await api.delete(alice, f"/api/v1/conversations/{n['ab']}/messages/{m['id']}")
     assert await search(api, bob, "quarterly") == []
     assert await search(api, alice, "builder") == []  # nothing left to show in the thread with bob
-
-
-async def test_index_upkeep_merges_segments_and_loses_no_message(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each committed message adds a segment to SQLite's full-text index; the upkeep folds them
-    together, and every message stays findable, by word and by conversation."""
-    from rapport.services.search import tidy_index
-    from rapport.store.search import segments
-
-    monkeypatch.setattr("rapport.services.search.INDEX_SEGMENTS_KEPT", 1)
-
-    ctx = api.ctx
-    n = await network(api)
-    for i in range(12):
-        r = await api.post(n["alice"], f"/api/v1/conversations/{n['ab']}/messages", {"body": f"roadmap item {i}"})
-        assert r.status_code == 201, r.text
-    if ctx.db.dialect != "sqlite":
-        await tidy_index(ctx)  # nothing to do: PostgreSQL's GIN index needs no upkeep
-        assert len(await search(api, n["bob"], "roadmap")) == 12
-        return
-    async with ctx.db.read() as conn:
-        before = await segments(conn)
-    assert before > 1
-    for _ in range(4 * before):
-        await tidy_index(ctx)
-    async with ctx.db.read() as conn:
-        assert await segments(conn) == 1
-    assert len(await search(api, n["bob"], "roadmap", limit=50)) == 12
-    assert len(await search(api, n["alice"], "budget")) == 2
-    assert await search(api, n["dave"], "roadmap") == []

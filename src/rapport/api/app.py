@@ -24,7 +24,6 @@ from rapport.api.ws import router as ws_router
 from rapport.bus import create_bus
 from rapport.clock import Clock, SystemClock
 from rapport.services import attachments as attachment_service
-from rapport.services import search as search_service
 from rapport.services.context import Context, NetworkSwitches
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
@@ -55,12 +54,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             typing=TypingTracker(rate=settings.typing_rate_per_10s),
         )
         app.state.ctx = ctx
-        stoppers = [attachment_service.start_sweeper(ctx), search_service.start_index_upkeep(ctx)]
+        stop_sweeper = attachment_service.start_sweeper(ctx)
         try:
             yield
         finally:
-            for stop in stoppers:
-                await stop()
+            await stop_sweeper()
             ctx.typing.close()
             await bus.close()
             await db.dispose()

@@ -10,10 +10,11 @@ row names it any more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import warnings
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.domain.errors import Invalid, NotFound, TooLarge
 from rapport.domain.files import SNIFF_BYTES, UPLOAD_GRACE, classify, may_download, safe_name
 from rapport.domain.model import Member, MemberId, MessageId
-from rapport.services import periodic
 from rapport.services.context import Context
 from rapport.services.uow import UnitOfWork
 from rapport.store import attachments as store
@@ -249,6 +249,22 @@ async def sweep(ctx: Context) -> int:
     return removed
 
 
-def start_sweeper(ctx: Context, *, interval: float = SWEEP_INTERVAL) -> periodic.Stop:
+def start_sweeper(ctx: Context, *, interval: float = SWEEP_INTERVAL) -> Callable[[], Awaitable[None]]:
     """Sweep every `interval` seconds in the background; returns the coroutine function that stops it."""
-    return periodic.every(interval, "attachment sweep", lambda: sweep(ctx))
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await sweep(ctx)
+            except Exception:  # a failed sweep is retried next time; it must not stop the server
+                log.exception("attachment sweep failed")
+
+    task = asyncio.create_task(loop(), name="attachment-sweeper")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop

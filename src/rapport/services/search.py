@@ -13,19 +13,11 @@ from rapport.domain.errors import NotFound
 from rapport.domain.model import ConversationId, Member, MessageId
 from rapport.domain.search import check_query, snippet, terms
 from rapport.services import attachments as attachment_service
-from rapport.services import periodic
 from rapport.services.context import Context
 from rapport.services.shapes import message_json
 from rapport.store import conversations, members
 from rapport.store import messages as message_store
 from rapport.store import search as store
-
-INDEX_UPKEEP_INTERVAL = 2.0
-INDEX_MERGE_PAGES = 16
-INDEX_SEGMENTS_KEPT = 4
-"""Each upkeep step folds 16 pages of the full-text index (a few milliseconds holding the
-write lock), every 2 s while the index is split in more than 4 segments: about 29,000
-pages an hour, ample for a busy network, never a pause a sender would notice."""
 
 
 async def search(
@@ -72,19 +64,3 @@ async def search(
             {"conversation_id": str(cid), "message": message, "snippet": snippet(row.body, words), "match": match}
         )
     return results
-
-
-async def tidy_index(ctx: Context) -> None:
-    """Merge the full-text index's small segments a little at a time (SQLite; PostgreSQL's
-    GIN index looks after itself)."""
-    if ctx.db.dialect != "sqlite":
-        return
-    async with ctx.db.read() as conn:
-        if await store.segments(conn) <= INDEX_SEGMENTS_KEPT:
-            return
-    async with ctx.db.write() as conn:
-        await store.merge_segments(conn, pages=INDEX_MERGE_PAGES)
-
-
-def start_index_upkeep(ctx: Context, *, interval: float = INDEX_UPKEEP_INTERVAL) -> periodic.Stop:
-    return periodic.every(interval, "search index upkeep", lambda: tidy_index(ctx))

@@ -205,10 +205,6 @@ class _InlineConnection(aiosqlite.Connection):
     def run_many(self, sql: str, batch: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, batch).close()
 
-    async def run_on_thread(self, sql: str, params: Sequence[Any]) -> None:
-        """Run one long statement on the driver's thread, so the event loop keeps serving."""
-        await super()._execute(lambda: self._conn.execute(sql, params).close())  # type: ignore[no-untyped-call]
-
 
 def _sqlite_engine(url: Any, **options: Any) -> AsyncEngine:
     engine: AsyncEngine

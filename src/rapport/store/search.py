@@ -8,7 +8,6 @@ body)`. Words reach the engines only as quoted terms, never as query syntax.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -160,21 +159,3 @@ async def conversations_with_names(
         )
     rows = await conn.execute(stmt)
     return [(ConversationId(cid), MessageId(mid)) for cid, mid in rows if mid is not None]
-
-
-async def segments(conn: AsyncConnection) -> int:
-    """How many segments SQLite's full-text index is split into: each one a search must visit."""
-    return int(await conn.scalar(text("SELECT count(DISTINCT segid) FROM messages_fts_idx")) or 0)
-
-
-async def merge_segments(conn: AsyncConnection, *, pages: int) -> None:
-    """Fold up to `pages` pages of the index's segments into fewer, larger ones (SQLite only).
-
-    Every committed write adds a small segment; FTS5 merges them only once a level holds
-    several, so a live index settles at about twenty. A search looks each term up in every
-    one: at 1M messages, 23 segments made naming a searcher's conversations four times
-    slower than one. The negative count asks FTS5 to merge any level with two or more.
-    The merge runs on the driver's thread: on the event loop, a merge of a few hundred
-    pages stalled every request (delivery p99 went from 20 ms to 629 ms in the bench)."""
-    driver: Any = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    await driver.run_on_thread("INSERT INTO messages_fts(messages_fts, rank) VALUES ('merge', ?)", (-pages,))
