@@ -152,12 +152,8 @@ async def _check_reply(
             raise NotFound("No such conversation.", code="conversation_not_found")
         if conversation.kind is ConversationKind.SPONSORED:
             raise NotPermitted("Sponsored messages cannot be answered.", code="sponsored_no_reply")
-        others = [i for i in ids if i != sender.id]
-        if len(others) == 1:
-            blocked = await social.is_blocked_either_way(uow.conn, a=sender.id, b=others[0])
-        else:
-            blocked = bool(await social.blocked_among(uow.conn, member_id=sender.id, others=others))
-        refusal = may_reply(is_participant=True, blocked_pair=blocked, one_to_one=conversation.is_one_to_one)
+        blocked = await social.blocked_among(uow.conn, member_id=sender.id, others=[i for i in ids if i != sender.id])
+        refusal = may_reply(is_participant=True, blocked_pair=bool(blocked), one_to_one=conversation.is_one_to_one)
         if refusal is not None:
             raise NotPermitted(refusal.message, code=refusal.reason)
         if conversation.kind is ConversationKind.INMAIL:

@@ -365,11 +365,10 @@ async def inbox(
     params: dict[str, Any] = {"member_id": member_id, "limit": limit}
     if after is not None:
         params.update(after_at=after.last_activity_at, after_id=after.conversation_id)
-    out = []
-    for row in await query.rows(conn, **params):
-        m = dict(zip(query.keys, row, strict=True))
-        out.append((_conversation(m), _participant({name: m[label] for label, name in _PARTICIPANT_KEYS})))
-    return out
+    return [
+        (_conversation(m), _participant({name: m[label] for label, name in _PARTICIPANT_KEYS}))
+        for m in await query.mappings(conn, **params)
+    ]
 
 
 async def unread_total(conn: AsyncConnection, *, member_id: int) -> int:

@@ -117,8 +117,7 @@ async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[Memb
     wanted = set(ids)
     if not wanted:
         return {}
-    keys = _BY_IDS.keys
-    found = (to_member(dict(zip(keys, r, strict=True))) for r in await _BY_IDS.rows(conn, ids=wanted))
+    found = (to_member(r) for r in await _BY_IDS.mappings(conn, ids=wanted))
     return {m.id: m for m in found}
 
 

@@ -148,8 +148,7 @@ async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[Mess
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    keys = _BY_IDS.keys
-    found = (_message(dict(zip(keys, r, strict=True))) for r in await _BY_IDS.rows(conn, ids=wanted))
+    found = (_message(r) for r in await _BY_IDS.mappings(conn, ids=wanted))
     return {m.id: m for m in found}
 
 

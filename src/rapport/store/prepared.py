@@ -138,6 +138,10 @@ class Prepared:
         found = await self.first(conn, **params)
         return dict(zip(self.keys, found, strict=True)) if found else None
 
+    async def mappings(self, conn: AsyncConnection, **params: Any) -> list[dict[str, Any]]:
+        """The rows as dicts keyed by column name (or label)."""
+        return [dict(zip(self.keys, row, strict=True)) for row in await self.rows(conn, **params)]
+
     async def execute(self, conn: AsyncConnection, **params: Any) -> int:
         """Run a DML statement; returns the number of rows it matched."""
         return (await self._run(conn, params))[1]

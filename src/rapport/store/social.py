@@ -16,7 +16,7 @@ from rapport.domain.model import (
     InvitationState,
     MemberId,
 )
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import blocks, connections, group_members, groups, invitations
 
 # --- connections -----------------------------------------------------------------------
@@ -84,17 +84,21 @@ async def have_mutual_connection(conn: AsyncConnection, *, a: int, b: int) -> bo
 # --- blocks ----------------------------------------------------------------------------
 
 
+_BLOCKED_BY_MEMBER = select(blocks.c.blocked_id).where(
+    blocks.c.blocker_id == bindparam("member"), in_ids(blocks.c.blocked_id, "others")
+)
+_BLOCKING_MEMBER = select(blocks.c.blocker_id).where(
+    blocks.c.blocked_id == bindparam("member"), in_ids(blocks.c.blocker_id, "others")
+)
+_BLOCKED_AMONG = Prepared(_BLOCKED_BY_MEMBER.union(_BLOCKING_MEMBER))
+
+
 async def blocked_among(conn: AsyncConnection, *, member_id: int, others: Iterable[int]) -> set[int]:
     """Those of `others` with a block between them and `member_id`, in either direction."""
     ids = set(others)
     if not ids:
         return set()
-    rows = await conn.execute(
-        select(blocks.c.blocked_id)
-        .where(blocks.c.blocker_id == member_id, blocks.c.blocked_id.in_(ids))
-        .union(select(blocks.c.blocker_id).where(blocks.c.blocked_id == member_id, blocks.c.blocker_id.in_(ids)))
-    )
-    return {r[0] for r in rows}
+    return {r[0] for r in await _BLOCKED_AMONG.rows(conn, member=member_id, others=ids)}
 
 
 _BLOCK_BETWEEN = Prepared(
