@@ -551,3 +551,21 @@ async def test_delete_conversation_for_me(api: Api) -> None:
     assert [c["id"] for c in (await inbox(api, bob))["conversations"]] == [cid]
     r = await api.get(bob, f"/api/v1/conversations/{cid}/messages")
     assert len(r.json()["messages"]) == 1
+
+
+async def test_a_new_message_unarchives_the_conversation_for_its_recipient(api: Api) -> None:
+    alice, bob = await api.register("alice"), await api.register("bob")
+    await api.connect(alice, bob)
+    cid = (await api.start(alice, bob)).json()["conversation"]["id"]
+    for who in (alice, bob):
+        r = await api.patch(who, f"/api/v1/conversations/{cid}", {"archived": True, "muted": True})
+        assert r.json()["conversation"]["archived"] is True
+    r = await api.post(alice, f"/api/v1/conversations/{cid}/messages", {"body": "Still there?"})
+    assert r.status_code == 201
+    bobs = {c["id"]: c for c in (await inbox(api, bob))["conversations"]}
+    assert bobs[cid]["archived"] is False
+    assert bobs[cid]["muted"] is True  # muted stays muted
+    assert bobs[cid]["unread_count"] == 2
+    assert cid not in [c["id"] for c in (await inbox(api, bob, filter="archived"))["conversations"]]
+    # the sender's own archive is the sender's choice
+    assert cid in [c["id"] for c in (await inbox(api, alice, filter="archived"))["conversations"]]

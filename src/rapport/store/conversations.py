@@ -123,6 +123,8 @@ _COUNT_MESSAGE = Prepared(
     .values(
         last_activity_at=bindparam("at"),
         hidden=False,
+        # A new message brings an archived thread back to the recipients' inboxes (DESIGN §3).
+        archived=case((_IS_SENDER, participants.c.archived), else_=False),
         unread_count=case((_IS_SENDER, 0), else_=participants.c.unread_count + 1),
         read_up_to=case((_IS_SENDER, bindparam("message_id")), else_=participants.c.read_up_to),
         delivered_up_to=case((_IS_SENDER, bindparam("message_id")), else_=participants.c.delivered_up_to),
@@ -263,7 +265,7 @@ async def record_message(
     sender_id: int,
     at: datetime,
 ) -> None:
-    """Move the thread to the top of every inbox, and count the message as unread for others."""
+    """Move the thread to the top of every inbox (out of the recipients' archives), count it unread for others."""
     await _TOUCH.execute(conn, conversation_id=conversation_id, message_id=message_id, at=at)
     await _COUNT_MESSAGE.execute(conn, conversation=conversation_id, message_id=message_id, sender_id=sender_id, at=at)
 
