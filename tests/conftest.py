@@ -29,6 +29,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         password_time_cost=1,
         password_memory_cost=64,
         sqlite_synchronous="NORMAL",
+        # Tests run due jobs by hand (`await api.ctx.jobs.run_due()`) on the fake clock.
+        jobs_enabled=False,
     )
     return base.with_(**overrides)
 

@@ -36,6 +36,9 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     smtp_url: str | None = None
     email_delay_seconds: int = 600
+    jobs_enabled: bool = True
+    """Run the background job loop (rapport.jobs). Off in tests that drive `run_due()` by hand."""
+    jobs_poll_seconds: float = 1.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -64,6 +67,8 @@ class Settings:
             password_time_cost=max(1, int(env.get("RAPPORT_PASSWORD_TIME_COST") or 2)),
             password_memory_cost=max(64, int(env.get("RAPPORT_PASSWORD_MEMORY_COST") or 19_456)),
             smtp_url=env.get("RAPPORT_SMTP_URL") or None,
+            jobs_enabled=_flag(env.get("RAPPORT_JOBS"), True),
+            jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -23,6 +23,7 @@ from rapport.api.ws import WS_PATH, websocket
 from rapport.api.ws import router as ws_router
 from rapport.bus import create_bus
 from rapport.clock import Clock, SystemClock
+from rapport.jobs import JobRunner
 from rapport.services import attachments as attachment_service
 from rapport.services.context import Context, NetworkSwitches
 from rapport.services.typing_state import TypingTracker
@@ -45,19 +46,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
         bus = create_bus(settings.redis_url, namespace=settings.redis_namespace)
         await bus.start()
+        the_clock = clock or SystemClock()
+        runner = JobRunner(db, the_clock, poll_seconds=settings.jobs_poll_seconds)
         ctx = Context(
             settings=settings,
             db=db,
             bus=bus,
-            clock=clock or SystemClock(),
+            clock=the_clock,
             network=NetworkSwitches(receipts_default=settings.read_receipts_enabled),
             typing=TypingTracker(rate=settings.typing_rate_per_10s),
+            jobs=runner,
         )
         app.state.ctx = ctx
+        # Every job kind's handler is registered here, before the runner starts.
+        if settings.jobs_enabled:
+            runner.start()
         stop_sweeper = attachment_service.start_sweeper(ctx)
         try:
             yield
         finally:
+            await runner.stop()
             await stop_sweeper()
             ctx.typing.close()
             await bus.close()

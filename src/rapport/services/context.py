@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.bus import Bus
 from rapport.clock import Clock
+from rapport.jobs import JobRunner
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
 from rapport.store.dialect import Database
@@ -46,3 +47,5 @@ class Context:
     clock: Clock
     network: NetworkSwitches
     typing: TypingTracker = field(default_factory=TypingTracker)
+    jobs: JobRunner | None = None
+    """This process's job runner (rapport.jobs); None where no jobs run (CLI tools)."""

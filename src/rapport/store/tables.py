@@ -261,3 +261,24 @@ attachments = Table(
     Index(None, "sha256"),
     Index(None, "owner_id"),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Durable background work (rapport.jobs): one row per job, claimed with a lease.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(50), nullable=False),
+    # Enqueueing a (kind, key) that is still waiting or running is a no-op. NULL: no de-duplication.
+    Column("key", String(200)),
+    Column("payload", Text, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # pending → running → (deleted when done) | failed (kept, key cleared, for the operator).
+    Column("state", String(10), nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "key"),
+    Index(None, "state", "run_at"),
+)

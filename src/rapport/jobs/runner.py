@@ -1,0 +1,206 @@
+"""The job runner: claim due jobs with a lease, run their handlers, settle each (see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rapport.clock import Clock
+from rapport.store import jobs as store
+from rapport.store.dialect import Database
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed job, as its handler sees it."""
+
+    id: int
+    kind: str
+    key: str | None
+    payload: dict[str, Any]
+    attempts: int
+    """This run's attempt number, from 1 (reset by a Reschedule)."""
+    run_at: datetime
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """A handler's answer for "not finished": save `payload` (e.g. a cursor) and run again after `delay`."""
+
+    payload: Mapping[str, Any]
+    delay: timedelta = timedelta(0)
+
+
+Handler = Callable[[Job], Awaitable[Reschedule | None]]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    handler: Handler
+    max_attempts: int
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait after failed attempt number `attempt` (1, 2, ...): doubling from 5 s, at most one hour."""
+    doubled: timedelta = BACKOFF_BASE * (2 ** max(0, attempt - 1))
+    return min(doubled, BACKOFF_CAP)
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    run_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Add a job in the caller's transaction; False (nothing stored) when (kind, key) already waits or runs.
+
+    `now` (the unit of work's time) is recorded as the job's creation time; it defaults to `run_at`.
+    """
+    encoded = orjson.dumps(dict(payload or {})).decode()
+    job_id = await store.add(conn, kind=kind, key=key, payload=encoded, run_at=run_at, now=now or run_at)
+    return job_id is not None
+
+
+@dataclass
+class JobRunner:
+    """One per process: claims due jobs with a lease and runs the handler registered for their kind."""
+
+    db: Database
+    clock: Clock
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 100
+    concurrency: int = 32
+    poll_seconds: float = 1.0
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    _kinds: dict[str, _Kind] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def register(self, kind: str, handler: Handler, *, max_attempts: int = 8) -> None:
+        """Run `handler` for jobs of `kind`; give up after `max_attempts` failed attempts."""
+        if kind in self._kinds:
+            raise ValueError(f"a handler for job kind {kind!r} is already registered")
+        self._kinds[kind] = _Kind(handler, max_attempts)
+
+    async def claim(self, limit: int | None = None) -> list[Job]:
+        """Lease due jobs to this runner (public so tests can simulate a runner that dies holding them)."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            rows = await store.claim(
+                conn, owner=self.owner, now=now, lease_until=now + self.lease, limit=limit or self.batch
+            )
+        return [Job(r.id, r.kind, r.key, orjson.loads(r.payload), r.attempts, r.run_at) for r in rows]
+
+    async def run_due(self) -> int:
+        """Run every job due now (and any a handler reschedules as due now); how many runs were made."""
+        runs = 0
+        while True:
+            claimed = await self.claim()
+            if not claimed:
+                return runs
+            await self._run_all(claimed)
+            runs += len(claimed)
+
+    async def _run_all(self, claimed: list[Job]) -> None:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(job: Job) -> None:
+            async with limit:
+                await self._run(job)
+
+        await asyncio.gather(*(one(job) for job in claimed))
+
+    async def _run(self, job: Job) -> None:
+        kind = self._kinds.get(job.kind)
+        try:
+            if kind is None:
+                raise LookupError(f"no handler for job kind {job.kind!r} in this process")
+            if job.attempts > kind.max_attempts:
+                # Reclaimed after its runners kept dying mid-run: a poison job.
+                raise RuntimeError(f"lease expired {job.attempts - 1} times")
+            outcome = await kind.handler(job)
+        except Exception as exc:
+            await self._failed(job, kind, exc)
+            return
+        async with self.db.write() as conn:
+            if outcome is None:
+                settled = await store.finish(conn, job_id=job.id, owner=self.owner)
+            else:
+                settled = await store.postpone(
+                    conn,
+                    job_id=job.id,
+                    owner=self.owner,
+                    run_at=self.clock.now() + outcome.delay,
+                    payload=orjson.dumps(dict(outcome.payload)).decode(),
+                    reset_attempts=True,
+                )
+        if not settled:
+            log.warning("job %s (%s) finished after its lease passed to another runner", job.id, job.kind)
+
+    async def _failed(self, job: Job, kind: _Kind | None, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        max_attempts = kind.max_attempts if kind else 8
+        async with self.db.write() as conn:
+            if job.attempts >= max_attempts:
+                await store.fail(conn, job_id=job.id, owner=self.owner, error=error)
+                log.error(
+                    "job %s (%s, key %s) gave up after %d attempts: %s", job.id, job.kind, job.key, job.attempts, error
+                )
+            else:
+                run_at = self.clock.now() + backoff(job.attempts)
+                await store.postpone(conn, job_id=job.id, owner=self.owner, run_at=run_at, error=error)
+                log.warning(
+                    "job %s (%s) attempt %d failed, retrying at %s: %s", job.id, job.kind, job.attempts, run_at, error
+                )
+
+    async def wake(self) -> None:
+        """Look for due jobs now rather than at the next poll (e.g. after a commit that enqueued one)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the background loop (once per process)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="rapport-jobs")
+
+    async def stop(self) -> None:
+        """Stop the loop; jobs it was running are reclaimed by any runner once their lease expires."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                claimed = await self.claim()
+                if claimed:
+                    await self._run_all(claimed)
+                    if len(claimed) >= self.batch:
+                        continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the job runner could not claim or settle jobs; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()

@@ -1,0 +1,116 @@
+"""The jobs table: enqueue, claim with a lease, and settle a claimed job (rapport.jobs runs them).
+
+Every change to a claimed job is conditional on its lease owner: a runner whose lease
+expired (it stalled or crashed) and whose job another runner reclaimed changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from rapport.store.dialect import insert_or_skip
+from rapport.store.tables import jobs
+
+PENDING = "pending"
+RUNNING = "running"
+FAILED = "failed"
+
+
+async def add(
+    conn: AsyncConnection, *, kind: str, key: str | None, payload: str, run_at: datetime, now: datetime
+) -> int | None:
+    """Store a job; None when a job of this kind and key is already waiting or running."""
+    values = {"kind": kind, "key": key, "payload": payload, "run_at": run_at, "state": PENDING, "created_at": now}
+    if key is None:
+        return int((await conn.execute(insert(jobs).values(values).returning(jobs.c.id))).scalar_one())
+    statement = insert_or_skip(conn, jobs, "kind", "key").values(values).returning(jobs.c.id)
+    job_id = (await conn.execute(statement)).scalar_one_or_none()
+    return None if job_id is None else int(job_id)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Waiting and due, or running under a lease that has expired (its runner died)."""
+    return or_(
+        and_(jobs.c.state == PENDING, jobs.c.run_at <= now),
+        and_(jobs.c.state == RUNNING, jobs.c.lease_expires_at <= now),
+    )
+
+
+async def claim(
+    conn: AsyncConnection, *, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Lease up to `limit` due jobs to `owner`, oldest first, counting an attempt for each.
+
+    PostgreSQL: the chosen rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
+    runners take different jobs without waiting for each other. SQLite has one writer at a
+    time (BEGIN IMMEDIATE), and SQLAlchemy renders no FOR UPDATE there; the UPDATE repeats
+    the due condition, so a row another runner took in between is never taken twice.
+    """
+    due = _due(now)
+    chosen = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+    chosen = chosen.with_for_update(skip_locked=True)
+    statement = (
+        update(jobs)
+        .where(jobs.c.id.in_(chosen.scalar_subquery()), due)
+        .values(state=RUNNING, lease_owner=owner, lease_expires_at=lease_until, attempts=jobs.c.attempts + 1)
+        .returning(jobs)
+    )
+    return list(await conn.execute(statement))
+
+
+def _owned(job_id: int, owner: str) -> ColumnElement[bool]:
+    return and_(jobs.c.id == job_id, jobs.c.state == RUNNING, jobs.c.lease_owner == owner)
+
+
+async def finish(conn: AsyncConnection, *, job_id: int, owner: str) -> bool:
+    """The job is done: its row goes (its key is free again)."""
+    return (await conn.execute(delete(jobs).where(_owned(job_id, owner)))).rowcount == 1
+
+
+async def postpone(
+    conn: AsyncConnection,
+    *,
+    job_id: int,
+    owner: str,
+    run_at: datetime,
+    error: str | None = None,
+    payload: str | None = None,
+    reset_attempts: bool = False,
+) -> bool:
+    """Back to waiting until `run_at`: a retry after `error`, or a long job resuming from `payload`."""
+    values: dict[str, Any] = {"state": PENDING, "run_at": run_at, "lease_owner": None, "lease_expires_at": None}
+    if error is not None:
+        values["last_error"] = error
+    if payload is not None:
+        values["payload"] = payload
+    if reset_attempts:
+        values["attempts"] = 0
+    return (await conn.execute(update(jobs).where(_owned(job_id, owner)).values(values))).rowcount == 1
+
+
+async def fail(conn: AsyncConnection, *, job_id: int, owner: str, error: str) -> bool:
+    """Give up: the row stays for the operator, its key is freed for new work."""
+    values = {"state": FAILED, "key": None, "last_error": error, "lease_owner": None, "lease_expires_at": None}
+    return (await conn.execute(update(jobs).where(_owned(job_id, owner)).values(values))).rowcount == 1
+
+
+async def count(conn: AsyncConnection, *, kind: str | None = None, state: str | None = None) -> int:
+    """How many jobs (of a kind, in a state): for tests, benchmarks and operators."""
+    query = select(func.count()).select_from(jobs)
+    if kind is not None:
+        query = query.where(jobs.c.kind == kind)
+    if state is not None:
+        query = query.where(jobs.c.state == state)
+    return int(await conn.scalar(query) or 0)
+
+
+async def get(conn: AsyncConnection, *, kind: str, key: str) -> Row[Any] | None:
+    """The job waiting or running (or failed) under this kind and key."""
+    return (await conn.execute(select(jobs).where(jobs.c.kind == kind, jobs.c.key == key))).first()
