@@ -19,6 +19,7 @@ from rapport.api.limits import BodySizeLimit
 from rapport.api.routes import accounts, connections, conversations, events
 from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import search as search_routes
+from rapport.api.text_guard import RefuseUnstorableText
 from rapport.api.ws import WS_PATH, websocket
 from rapport.api.ws import router as ws_router
 from rapport.bus import create_bus
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, limit=1024 * 1024, exempt=("/api/v1/attachments",))
+    app.add_middleware(RefuseUnstorableText)
     errors.install(app)
     # Starlette tries routes in order: the ones every message takes go first.
     for router in (conversations.router, events.router, ws_router, accounts.router, connections.router):

@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+# --- text ------------------------------------------------------------------------------
+
+
+def unstorable(value: str) -> str | None:
+    """Why `value` cannot be stored as text on every store, or None when it can.
+
+    PostgreSQL refuses U+0000 in text, and no store can encode a lone surrogate (JSON lets
+    a client send `"\\ud800"`) as UTF-8: either would fail inside the database, as a 500.
+    """
+    if "\x00" in value:
+        return "must not contain the NUL character (U+0000)"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+def _storable(value: str) -> str:
+    reason = unstorable(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+"""Every string a client sends that may reach the store: body fields, query and path parameters."""
 
 
 class Shape(BaseModel):
@@ -15,22 +44,22 @@ class Shape(BaseModel):
 
 
 class RegisterCreate(Shape):
-    handle: str = Field(max_length=200)
-    name: str = Field(max_length=1000)
-    email: str = Field(max_length=400)
-    password: str = Field(max_length=1000)
+    handle: Text = Field(max_length=200)
+    name: Text = Field(max_length=1000)
+    email: Text = Field(max_length=400)
+    password: Text = Field(max_length=1000)
 
 
 class LoginCreate(Shape):
-    login: str = Field(max_length=400)
-    password: str = Field(max_length=1000)
+    login: Text = Field(max_length=400)
+    password: Text = Field(max_length=1000)
 
 
 class ProfileUpdate(Shape):
-    name: str | None = Field(default=None, max_length=1000)
-    headline: str | None = Field(default=None, max_length=1000)
-    industry: str | None = Field(default=None, max_length=1000)
-    location: str | None = Field(default=None, max_length=1000)
+    name: Text | None = Field(default=None, max_length=1000)
+    headline: Text | None = Field(default=None, max_length=1000)
+    industry: Text | None = Field(default=None, max_length=1000)
+    location: Text | None = Field(default=None, max_length=1000)
 
 
 class SettingsUpdate(Shape):
@@ -41,7 +70,7 @@ class SettingsUpdate(Shape):
 
 
 class TierUpdate(Shape):
-    tier: str = Field(max_length=50)
+    tier: Text = Field(max_length=50)
 
 
 class NetworkSettingsUpdate(Shape):
@@ -49,41 +78,41 @@ class NetworkSettingsUpdate(Shape):
 
 
 class InvitationCreate(Shape):
-    to: str = Field(max_length=200)
-    note: str | None = Field(default=None, max_length=100_000)
+    to: Text = Field(max_length=200)
+    note: Text | None = Field(default=None, max_length=100_000)
 
 
 class BlockCreate(Shape):
-    handle: str = Field(max_length=200)
+    handle: Text = Field(max_length=200)
 
 
 class GroupCreate(Shape):
-    name: str = Field(max_length=1000)
-    description: str = Field(default="", max_length=100_000)
+    name: Text = Field(max_length=1000)
+    description: Text = Field(default="", max_length=100_000)
 
 
 class RoleUpdate(Shape):
-    role: str = Field(max_length=50)
+    role: Text = Field(max_length=50)
 
 
 class ConversationCreate(Shape):
-    to: list[str] = Field(max_length=1000)
-    body: str = Field(default="", max_length=1_000_000)
-    kind: str | None = Field(default=None, max_length=50)
-    subject: str | None = Field(default=None, max_length=100_000)
-    client_id: str | None = Field(default=None, min_length=1, max_length=100)
-    attachments: list[str] = Field(default_factory=list, max_length=1000)
-    group_id: str | None = Field(default=None, max_length=40)
+    to: list[Text] = Field(max_length=1000)
+    body: Text = Field(default="", max_length=1_000_000)
+    kind: Text | None = Field(default=None, max_length=50)
+    subject: Text | None = Field(default=None, max_length=100_000)
+    client_id: Text | None = Field(default=None, min_length=1, max_length=100)
+    attachments: list[Text] = Field(default_factory=list, max_length=1000)
+    group_id: Text | None = Field(default=None, max_length=40)
 
 
 class MessageCreate(Shape):
-    body: str = Field(default="", max_length=1_000_000)
-    client_id: str | None = Field(default=None, min_length=1, max_length=100)
-    attachments: list[str] = Field(default_factory=list, max_length=1000)
+    body: Text = Field(default="", max_length=1_000_000)
+    client_id: Text | None = Field(default=None, min_length=1, max_length=100)
+    attachments: list[Text] = Field(default_factory=list, max_length=1000)
 
 
 class MessageUpdate(Shape):
-    body: str = Field(max_length=1_000_000)
+    body: Text = Field(max_length=1_000_000)
 
 
 class ConversationUpdate(Shape):
@@ -93,7 +122,7 @@ class ConversationUpdate(Shape):
 
 
 class ReadCreate(Shape):
-    message_id: str = Field(max_length=40)
+    message_id: Text = Field(max_length=40)
 
 
 class TypingCreate(Shape):

@@ -19,6 +19,7 @@ from rapport.api.schemas import (
     SessionRead,
     SettingsOnly,
     SettingsUpdate,
+    Text,
     TierUpdate,
 )
 from rapport.services import accounts, members
@@ -68,20 +69,20 @@ async def update_settings(body: SettingsUpdate, ctx: Ctx, viewer: CurrentMember)
 
 @router.get("/members", response_model=MembersRead)
 async def search_members(
-    ctx: Ctx, viewer: CurrentMember, q: str = Query("", max_length=100), limit: int = Query(10, ge=1, le=50)
+    ctx: Ctx, viewer: CurrentMember, q: Text = Query("", max_length=100), limit: int = Query(10, ge=1, le=50)
 ) -> Json:
     found = await members.search(ctx, viewer, q, limit)
     return Json({"members": [member_json(m) for m in found]})
 
 
 @router.get("/members/{handle}", response_model=ProfileRead)
-async def profile(handle: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def profile(handle: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     member, degree = await members.profile(ctx, viewer, handle)
     return Json({"member": member_json(member), "degree": degree})
 
 
 @router.put("/admin/members/{handle}/tier", response_model=MemberOnly, dependencies=[Admin], tags=["admin"])
-async def set_tier(handle: str, body: TierUpdate, ctx: Ctx) -> Json:
+async def set_tier(handle: Text, body: TierUpdate, ctx: Ctx) -> Json:
     member = await members.set_tier(ctx, handle=handle, tier=body.tier)
     return Json({"member": member_json(member)})
 

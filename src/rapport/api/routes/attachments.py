@@ -20,6 +20,7 @@ from rapport.api.deps import Ctx, CurrentMember, bearer_token
 from rapport.api.errors import error_body
 from rapport.api.responses import Json
 from rapport.api.routes import parse_id
+from rapport.api.schemas import Text
 from rapport.api.uploads import MultipartFile
 from rapport.domain.errors import Unauthorized
 from rapport.domain.files import RangeNotSatisfiable, is_inline, parse_range
@@ -38,7 +39,7 @@ _SAFE_HEADERS = {
 
 
 async def download_member(
-    request: Request, ctx: Ctx, token: str | None = Query(None, max_length=200, include_in_schema=False)
+    request: Request, ctx: Ctx, token: Text | None = Query(None, max_length=200, include_in_schema=False)
 ) -> Member:
     """The member from the bearer header, else from `?token=` (GET downloads only)."""
     if "authorization" in request.headers or not token:
@@ -70,7 +71,7 @@ def content_disposition(name: str, *, inline: bool) -> str:
 
 @router.get("/{attachment_id}")
 async def download(
-    attachment_id: str, request: Request, ctx: Ctx, viewer: Downloader, download: bool = Query(False)
+    attachment_id: Text, request: Request, ctx: Ctx, viewer: Downloader, download: bool = Query(False)
 ) -> Response:
     """The file's bytes; one `Range` gives 206 (or 416 past the end)."""
     row = await attachments.open_file(ctx, viewer, attachment_id=parse_id(attachment_id, "attachment"))
@@ -107,7 +108,7 @@ async def download(
 
 
 @router.get("/{attachment_id}/thumbnail")
-async def thumbnail(attachment_id: str, ctx: Ctx, viewer: Downloader) -> Response:
+async def thumbnail(attachment_id: Text, ctx: Ctx, viewer: Downloader) -> Response:
     """A small version of an image (at most 320 by 320 pixels), PNG or JPEG."""
     data = await attachments.thumbnail(ctx, viewer, attachment_id=parse_id(attachment_id, "attachment"))
     media_type = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"

@@ -15,6 +15,7 @@ from rapport.api.schemas import (
     InvitationOnly,
     InvitationsRead,
     RoleUpdate,
+    Text,
 )
 from rapport.services import connections
 from rapport.services.shapes import member_json
@@ -29,7 +30,7 @@ async def invite(body: InvitationCreate, ctx: Ctx, viewer: CurrentMember) -> Jso
 
 
 @router.get("/invitations", response_model=InvitationsRead)
-async def list_invitations(ctx: Ctx, viewer: CurrentMember, direction: str = Query("received", max_length=20)) -> Json:
+async def list_invitations(ctx: Ctx, viewer: CurrentMember, direction: Text = Query("received", max_length=20)) -> Json:
     return Json({"invitations": await connections.list_invitations(ctx, viewer, direction=direction)})
 
 
@@ -41,17 +42,17 @@ async def _respond(ctx: Ctx, viewer: CurrentMember, invitation_id: str, action: 
 
 
 @router.post("/invitations/{invitation_id}/accept", response_model=InvitationOnly)
-async def accept(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def accept(invitation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     return await _respond(ctx, viewer, invitation_id, "accept")
 
 
 @router.post("/invitations/{invitation_id}/decline", response_model=InvitationOnly)
-async def decline(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def decline(invitation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     return await _respond(ctx, viewer, invitation_id, "decline")
 
 
 @router.post("/invitations/{invitation_id}/withdraw", response_model=InvitationOnly)
-async def withdraw(invitation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def withdraw(invitation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     return await _respond(ctx, viewer, invitation_id, "withdraw")
 
 
@@ -61,7 +62,7 @@ async def list_connections(ctx: Ctx, viewer: CurrentMember) -> Json:
 
 
 @router.delete("/connections/{handle}", status_code=204)
-async def remove_connection(handle: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def remove_connection(handle: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await connections.remove_connection(ctx, viewer, handle=handle)
     return Response(status_code=204)
 
@@ -78,7 +79,7 @@ async def list_blocks(ctx: Ctx, viewer: CurrentMember) -> Json:
 
 
 @router.delete("/blocks/{handle}", status_code=204)
-async def unblock(handle: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def unblock(handle: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await connections.unblock(ctx, viewer, handle=handle)
     return Response(status_code=204)
 
@@ -95,23 +96,23 @@ async def list_groups(ctx: Ctx, viewer: CurrentMember, mine: bool = False) -> Js
 
 
 @router.get("/groups/{group_id}", tags=["groups"])
-async def get_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def get_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     return Json({"group": await connections.get_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
 
 
 @router.post("/groups/{group_id}/join", tags=["groups"])
-async def join_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def join_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     return Json({"group": await connections.join_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
 
 
 @router.post("/groups/{group_id}/leave", status_code=204, tags=["groups"])
-async def leave_group(group_id: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def leave_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await connections.leave_group(ctx, viewer, group_id=parse_id(group_id, "group"))
     return Response(status_code=204)
 
 
 @router.put("/groups/{group_id}/members/{handle}/role", tags=["groups"])
-async def set_role(group_id: str, handle: str, body: RoleUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def set_role(group_id: Text, handle: Text, body: RoleUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
     return Json(
         await connections.set_group_role(
             ctx, viewer, group_id=parse_id(group_id, "group"), handle=handle, role=body.role

@@ -18,6 +18,7 @@ from rapport.api.schemas import (
     MessagesRead,
     MessageUpdate,
     ReadCreate,
+    Text,
     TypingCreate,
 )
 from rapport.services import conversations, messages, receipts
@@ -46,21 +47,21 @@ async def start(body: ConversationCreate, ctx: Ctx, viewer: CurrentMember) -> Js
 async def inbox(
     ctx: Ctx,
     viewer: CurrentMember,
-    filter: str = Query("all", max_length=20),
-    cursor: str | None = Query(None, max_length=200),
+    filter: Text = Query("all", max_length=20),
+    cursor: Text | None = Query(None, max_length=200),
     limit: int = Query(20, ge=1, le=100),
 ) -> Json:
     return Json(await conversations.inbox(ctx, viewer, filter=filter, cursor=cursor, limit=limit))
 
 
 @router.get("/{conversation_id}", response_model=ConversationOnly)
-async def get(conversation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def get(conversation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     found = await conversations.get(ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"))
     return Json({"conversation": found})
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOnly)
-async def update(conversation_id: str, body: ConversationUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def update(conversation_id: Text, body: ConversationUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
     found = await conversations.update_flags(
         ctx,
         viewer,
@@ -73,24 +74,24 @@ async def update(conversation_id: str, body: ConversationUpdate, ctx: Ctx, viewe
 
 
 @router.delete("/{conversation_id}", status_code=204)
-async def remove(conversation_id: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def remove(conversation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     """Delete the conversation for oneself only."""
     await conversations.remove_for_me(ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"))
     return Response(status_code=204)
 
 
 @router.post("/{conversation_id}/decline", response_model=ConversationOnly)
-async def decline(conversation_id: str, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def decline(conversation_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
     found = await conversations.decline_inmail(ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"))
     return Json({"conversation": found})
 
 
 @router.get("/{conversation_id}/messages", response_model=MessagesRead)
 async def history(
-    conversation_id: str,
+    conversation_id: Text,
     ctx: Ctx,
     viewer: CurrentMember,
-    before: str | None = Query(None, max_length=40),
+    before: Text | None = Query(None, max_length=40),
     limit: int = Query(50, ge=1, le=200),
 ) -> Json:
     found = await messages.list_messages(
@@ -104,7 +105,7 @@ async def history(
 
 
 @router.post("/{conversation_id}/messages", status_code=201, response_model=MessageOnly)
-async def send(conversation_id: str, body: MessageCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def send(conversation_id: Text, body: MessageCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
     message, created = await messages.reply(
         ctx,
         viewer,
@@ -117,7 +118,7 @@ async def send(conversation_id: str, body: MessageCreate, ctx: Ctx, viewer: Curr
 
 
 @router.patch("/{conversation_id}/messages/{message_id}", response_model=MessageOnly)
-async def edit(conversation_id: str, message_id: str, body: MessageUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
+async def edit(conversation_id: Text, message_id: Text, body: MessageUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
     message = await messages.edit(
         ctx,
         viewer,
@@ -129,7 +130,7 @@ async def edit(conversation_id: str, message_id: str, body: MessageUpdate, ctx: 
 
 
 @router.delete("/{conversation_id}/messages/{message_id}", status_code=204)
-async def delete(conversation_id: str, message_id: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def delete(conversation_id: Text, message_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await messages.delete(
         ctx,
         viewer,
@@ -140,7 +141,7 @@ async def delete(conversation_id: str, message_id: str, ctx: Ctx, viewer: Curren
 
 
 @router.put("/{conversation_id}/messages/{message_id}/reactions/{emoji}", status_code=204)
-async def react(conversation_id: str, message_id: str, emoji: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def react(conversation_id: Text, message_id: Text, emoji: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await messages.react(
         ctx,
         viewer,
@@ -153,7 +154,7 @@ async def react(conversation_id: str, message_id: str, emoji: str, ctx: Ctx, vie
 
 
 @router.delete("/{conversation_id}/messages/{message_id}/reactions/{emoji}", status_code=204)
-async def unreact(conversation_id: str, message_id: str, emoji: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def unreact(conversation_id: Text, message_id: Text, emoji: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await messages.react(
         ctx,
         viewer,
@@ -166,7 +167,7 @@ async def unreact(conversation_id: str, message_id: str, emoji: str, ctx: Ctx, v
 
 
 @router.post("/{conversation_id}/read", status_code=204)
-async def read(conversation_id: str, body: ReadCreate, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def read(conversation_id: Text, body: ReadCreate, ctx: Ctx, viewer: CurrentMember) -> Response:
     """The newest message the open thread displayed: the only thing that counts as a read."""
     await receipts.mark_read(
         ctx,
@@ -178,7 +179,7 @@ async def read(conversation_id: str, body: ReadCreate, ctx: Ctx, viewer: Current
 
 
 @router.post("/{conversation_id}/typing", status_code=204)
-async def typing(conversation_id: str, body: TypingCreate, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def typing(conversation_id: Text, body: TypingCreate, ctx: Ctx, viewer: CurrentMember) -> Response:
     await receipts.set_typing(
         ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"), typing=body.typing
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from rapport.api.deps import Ctx, CurrentMember
 from rapport.api.responses import Json, event_page
 from rapport.api.routes import parse_id
-from rapport.api.schemas import EventsRead
+from rapport.api.schemas import EventsRead, Text
 from rapport.services import events, notifications
 
 router = APIRouter(tags=["events"])
@@ -34,7 +34,7 @@ async def list_notifications(ctx: Ctx, viewer: CurrentMember) -> Json:
 
 
 @router.post("/api/v1/notifications/{notification_id}/read", status_code=204, tags=["notifications"])
-async def read_notification(notification_id: str, ctx: Ctx, viewer: CurrentMember) -> Response:
+async def read_notification(notification_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     """The member clicked the notification."""
     await notifications.mark_read(ctx, viewer, notification_id=parse_id(notification_id, "notification"))
     return Response(status_code=204)
@@ -44,7 +44,7 @@ _PALETTE = ("#0a66c2", "#057642", "#915907", "#b24020", "#5f4b8b", "#00796b", "#
 
 
 @router.get("/avatars/{handle}.svg", include_in_schema=False)
-async def avatar(handle: str, name: str = Query("", max_length=100)) -> Response:
+async def avatar(handle: Text, name: Text = Query("", max_length=100)) -> Response:
     """A default avatar: initials on a colour chosen by the handle. Reveals nothing private."""
     source = name or handle
     initials = "".join(part[0] for part in source.replace(".", " ").replace("_", " ").split()[:2]).upper() or "?"

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from rapport.api.deps import Ctx, CurrentMember
 from rapport.api.responses import Json
 from rapport.api.routes import parse_id
+from rapport.api.schemas import Text
 from rapport.services import search as service
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
@@ -16,10 +17,10 @@ router = APIRouter(prefix="/api/v1/search", tags=["search"])
 async def search(
     ctx: Ctx,
     viewer: CurrentMember,
-    q: str = Query("", max_length=10_000),
+    q: Text = Query("", max_length=10_000),
     limit: int = Query(20, ge=1, le=100),
-    conversation_id: str | None = Query(None, max_length=30),
-    with_: str | None = Query(None, alias="with", max_length=100),
+    conversation_id: Text | None = Query(None, max_length=30),
+    with_: Text | None = Query(None, alias="with", max_length=100),
 ) -> Json:
     """`{results: [{conversation_id, message, snippet, match}]}`, best first; `snippet` is HTML with <mark>."""
     results = await service.search(
