@@ -39,6 +39,8 @@ class Settings:
     jobs_enabled: bool = True
     """Run the background job loop (rapport.jobs). Off in tests that drive `run_due()` by hand."""
     jobs_poll_seconds: float = 1.0
+    follow_up_after_seconds: int = 3 * 24 * 3600
+    """How long the member's last message waits for a reply before a follow-up is suggested."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -69,6 +71,7 @@ class Settings:
             smtp_url=env.get("RAPPORT_SMTP_URL") or None,
             jobs_enabled=_flag(env.get("RAPPORT_JOBS"), True),
             jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
+            follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),
         )
 
     def with_(self, **changes: object) -> Settings:

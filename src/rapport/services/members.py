@@ -8,6 +8,7 @@ from rapport.domain import credits
 from rapport.domain.degree import degree
 from rapport.domain.errors import Invalid, NotFound, NotPermitted
 from rapport.domain.model import Member, MemberId, Tier
+from rapport.services import insight
 from rapport.services.accounts import profile_fields
 from rapport.services.context import Context
 from rapport.services.uow import UnitOfWork
@@ -44,8 +45,12 @@ async def update_settings(ctx: Context, viewer: Member, changes: dict[str, bool]
     if fields.get("open_profile") and not viewer.tier.is_premium:
         raise NotPermitted("Open Profile is a premium feature.", code="premium_required")
     async with ctx.db.write() as conn:
+        before = await members.get(conn, member_id=viewer.id)
         await members.save_profile(conn, member_id=viewer.id, fields=fields)
         member = await members.get(conn, member_id=viewer.id)
+        switch = fields.get("read_receipts_and_typing")
+        if before is not None and switch is not None and switch != before.settings.read_receipts_and_typing:
+            await insight.record_switch(ctx, conn, member_id=viewer.id, enabled=switch)
     assert member is not None
     return member
 

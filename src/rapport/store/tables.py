@@ -282,3 +282,27 @@ jobs = Table(
     UniqueConstraint("kind", "key"),
     Index(None, "state", "run_at"),
 )
+
+receipt_switch_changes = Table(
+    "receipt_switch_changes",
+    metadata,
+    # Each change of a "read receipts and typing" switch, so a past read is judged by the
+    # switches of its time (engagement insight). member_id NULL: the operator's switch.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE")),
+    Column("enabled", Boolean, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index(None, "member_id", "changed_at"),
+)
+
+follow_up_dismissals = Table(
+    "follow_up_dismissals",
+    metadata,
+    # A dismissed follow-up suggestion stays hidden until the conversation's next message.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("dismissed_at", UTCDateTime, nullable=False),
+)
+
+# "Conversations started" counts a member's conversations without reading the whole table.
+Index("ix_conversations_created_by", conversations.c.created_by)

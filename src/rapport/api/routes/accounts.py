@@ -22,7 +22,7 @@ from rapport.api.schemas import (
     Text,
     TierUpdate,
 )
-from rapport.services import accounts, members
+from rapport.services import accounts, insight, members
 from rapport.services.shapes import member_json, settings_json
 from rapport.store.tables import network_settings
 
@@ -91,6 +91,8 @@ async def set_tier(handle: Text, body: TierUpdate, ctx: Ctx) -> Json:
 async def set_network_settings(body: NetworkSettingsUpdate, ctx: Ctx) -> Json:
     """The operator's switch: read receipts for the whole network."""
     async with ctx.db.write() as conn:
+        # Recorded on every set (a repeat is harmless): the cached switch may be a process behind.
+        await insight.record_switch(ctx, conn, member_id=None, enabled=body.read_receipts)
         await conn.execute(delete(network_settings).where(network_settings.c.key == "read_receipts"))
         await conn.execute(
             insert(network_settings).values(key="read_receipts", value="on" if body.read_receipts else "off")
