@@ -88,7 +88,7 @@ class Device:
         self.received: list[dict[str, Any]] = []
 
     async def send(self, value: Any) -> None:
-        await self.ws.send(value if isinstance(value, str) else orjson.dumps(value).decode())
+        await self.ws.send(value if isinstance(value, str | bytes) else orjson.dumps(value).decode())
 
     async def recv(self, wait: float = FRAME_TIMEOUT) -> dict[str, Any]:
         async with asyncio.timeout(wait):

@@ -557,8 +557,9 @@ async def test_auth_by_first_frame(live_api: Api, live_server: LiveServer) -> No
         ("", {"type": "auth", "token": "not-a-token"}),
         ("", {"type": "ack", "seq": 1}),
         ("", "not json"),
+        ("", b'{"type": "auth", "token": "x"}'),
     ],
-    ids=["bad-query-token", "bad-auth-frame", "no-auth-frame", "garbage-first-frame"],
+    ids=["bad-query-token", "bad-auth-frame", "no-auth-frame", "garbage-first-frame", "binary-first-frame"],
 )
 async def test_a_bad_token_closes_the_socket(
     live_api: Api, live_server: LiveServer, query: str, first_frame: Any
@@ -566,7 +567,7 @@ async def test_a_bad_token_closes_the_socket(
     await live_api.register("alice")
     async with connect(live_server.ws_url + query, open_timeout=10) as ws:
         if first_frame is not None:
-            await ws.send(first_frame if isinstance(first_frame, str) else orjson.dumps(first_frame).decode())
+            await ws.send(first_frame if isinstance(first_frame, str | bytes) else orjson.dumps(first_frame).decode())
         error = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
         assert error["type"] == "error"
         assert error["error"]["code"] == "unauthorized"
@@ -594,6 +595,8 @@ async def test_bad_frames_get_an_error_frame_not_a_disconnect(live_api: Api, liv
     async with device(live_server, alice) as a1:
         bad: list[tuple[Any, str]] = [
             ("not json", "bad_frame"),
+            (b'{"type": "ping"}', "bad_frame"),  # binary: once a KeyError that killed the socket (1006)
+            (b"\x00\xff", "bad_frame"),
             ("[1, 2]", "bad_frame"),
             ("null", "bad_frame"),
             ({"type": "nope"}, "bad_frame"),

@@ -203,12 +203,30 @@ def _type_of(frame: bytes) -> str:
     return frame[start : frame.find(b'"', start)].decode()
 
 
+_BAD_FRAME = {
+    "type": "error",
+    "seq": None,
+    "error": {"code": "bad_frame", "message": "That frame is not one this server understands."},
+}
+_BINARY_FRAME = {
+    "type": "error",
+    "seq": None,
+    "error": {"code": "bad_frame", "message": "Frames are JSON text; binary frames are not read."},
+}
+
+
 async def _read_frames(conn: Connection) -> None:
     while True:
         try:
-            raw = await conn.ws.receive_text()
+            message = await conn.ws.receive()
         except (WebSocketDisconnect, RuntimeError):
             return
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        if raw is None:  # a binary frame: answered, and the socket stays
+            await conn.send_json(_BINARY_FRAME)
+            continue
         try:
             frame = orjson.loads(raw)
             if not isinstance(frame, dict):
@@ -217,13 +235,7 @@ async def _read_frames(conn: Connection) -> None:
         except DomainError as exc:
             await conn.send_json({"type": "error", "seq": None, "error": {"code": exc.code, "message": exc.message}})
         except (ValueError, TypeError, KeyError):
-            await conn.send_json(
-                {
-                    "type": "error",
-                    "seq": None,
-                    "error": {"code": "bad_frame", "message": "That frame is not one this server understands."},
-                }
-            )
+            await conn.send_json(_BAD_FRAME)
 
 
 def _int(value: Any) -> int:
