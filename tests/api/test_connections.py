@@ -355,3 +355,25 @@ async def test_blocking_twice_is_harmless(api: Api) -> None:
     assert r.status_code in (201, 409)
     assert (await api.delete(alice, "/api/v1/blocks/bob")).status_code == 204
     assert (await api.get(bob, "/api/v1/members/alice")).status_code == 200
+
+
+async def test_no_such_member_and_not_related_get_one_answer(api: Api) -> None:
+    """An unknown handle and a real but unrelated one (here: someone who blocked you, whose
+    profile is hidden) answer alike, so no route tells whether a handle exists."""
+    alice, bob = await api.register("alice"), await api.register("bob")
+    assert (await api.post(bob, "/api/v1/blocks", {"handle": "alice"})).status_code == 201
+    assert (await api.get(alice, "/api/v1/members/bob")).status_code == 404
+    for path, code in (("/api/v1/connections/", "not_connected"), ("/api/v1/blocks/", "not_blocked")):
+        real, unknown = await api.delete(alice, path + "bob"), await api.delete(alice, path + "nobody-here")
+        assert (real.status_code, unknown.status_code) == (404, 404), path
+        assert real.json() == unknown.json(), path
+        assert error_code(real) == code
+    r = await api.post(alice, "/api/v1/groups", {"name": "Guild"})
+    group = r.json()["group"]["id"]
+    role = f"/api/v1/groups/{group}/members/%s/role"
+    real, unknown = (
+        await api.put(alice, role % "bob", {"role": "manager"}),
+        await api.put(alice, role % "nobody-here", {"role": "manager"}),
+    )
+    assert (real.status_code, unknown.status_code) == (404, 404)
+    assert real.json() == unknown.json()

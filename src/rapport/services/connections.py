@@ -148,11 +148,29 @@ async def list_connections(ctx: Context, viewer: Member) -> list[Member]:
     return sorted((people[i] for i in ids if i in people), key=lambda m: m.name.lower())
 
 
+async def _related(conn: Any, handle: str, *, unrelated: NotFound) -> Member:
+    """The member behind `handle`, where an unknown handle gets the same answer as an
+    unrelated member: whether a handle exists (say, of someone who blocked you, whose profile
+    is hidden) is never learnt from a route about a relation."""
+    member = await members.get_by_handle(conn, handle=handle)
+    if member is None:
+        raise unrelated
+    return member
+
+
+def _not_connected() -> NotFound:
+    return NotFound("You are not connected with this member.", code="not_connected")
+
+
+def _not_blocked() -> NotFound:
+    return NotFound("You have not blocked this member.", code="not_blocked")
+
+
 async def remove_connection(ctx: Context, viewer: Member, *, handle: str) -> None:
     async with UnitOfWork(ctx) as uow:
-        other = await _other(uow.conn, viewer, handle)
+        other = await _related(uow.conn, handle, unrelated=_not_connected())
         if not await social.disconnect(uow.conn, a=viewer.id, b=other.id):
-            raise NotFound("You are not connected with this member.", code="not_connected")
+            raise _not_connected()
         uow.emit(EventType.CONNECTION_REMOVED, [viewer.id], {"member": member_json(other)})
 
 
@@ -171,9 +189,9 @@ async def block(ctx: Context, viewer: Member, *, handle: str) -> Member:
 
 async def unblock(ctx: Context, viewer: Member, *, handle: str) -> None:
     async with ctx.db.write() as conn:
-        other = await _other(conn, viewer, handle)
+        other = await _related(conn, handle, unrelated=_not_blocked())
         if not await social.remove_block(conn, blocker=viewer.id, blocked=other.id):
-            raise NotFound("You have not blocked this member.", code="not_blocked")
+            raise _not_blocked()
 
 
 async def list_blocked(ctx: Context, viewer: Member) -> list[Member]:
@@ -258,8 +276,9 @@ async def set_group_role(ctx: Context, viewer: Member, *, group_id: int, handle:
             raise NotFound("No such group.", code="group_not_found")
         if mine is not GroupRole.ADMIN:
             raise NotPermitted("Only a group's admins may change roles.", code="group_admin_required")
-        other = await _other(conn, viewer, handle)
+        not_in_group = NotFound("That member is not in the group.", code="not_a_member")
+        other = await _related(conn, handle, unrelated=not_in_group)
         if not await social.leave_group(conn, group_id=group_id, member_id=other.id):
-            raise NotFound("That member is not in the group.", code="not_a_member")
+            raise not_in_group
         await social.join_group(conn, group_id=group_id, member_id=other.id, role=new_role, at=ctx.clock.now())
     return {"member": member_json(other), "role": new_role.value}
