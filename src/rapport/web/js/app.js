@@ -9,6 +9,7 @@ import { Thread } from './views/thread.js';
 import { openCompose } from './views/compose.js';
 import { renderSettings } from './views/settings.js';
 import { renderInvitations } from './views/invitations.js';
+import { renderInsights } from './views/insights.js';
 
 const root = document.getElementById('root');
 const connStatus = document.getElementById('conn-status');
@@ -90,6 +91,7 @@ function buildShell() {
   const nav = h('nav', { class: 'topnav', 'aria-label': 'Main' },
     navLink('#/inbox', 'Messaging', 'inbox', 'chat', msgBadge),
     navLink('#/invitations', 'Invitations', 'invitations', 'people', invBadge),
+    navLink('#/insights', 'Insights', 'insights', 'chart'),
     navLink('#/settings', 'Settings', 'settings', 'gear'),
   );
   const meBox = h('div', { class: 'me' },
@@ -202,6 +204,10 @@ function route() {
     shell.messaging = null;
     renderSettings(clear(shell.main), app);
     setTitle('Settings');
+  } else if (hash.startsWith('#/insights')) {
+    shell.messaging = null;
+    renderInsights(clear(shell.main), app);
+    setTitle('Insights');
   } else if (hash.startsWith('#/invitations')) {
     shell.messaging = null;
     renderInvitations(clear(shell.main), app, { onChange: refreshInvitationCount });
