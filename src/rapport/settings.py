@@ -41,6 +41,8 @@ class Settings:
     jobs_poll_seconds: float = 1.0
     follow_up_after_seconds: int = 3 * 24 * 3600
     """How long the member's last message waits for a reply before a follow-up is suggested."""
+    group_messages_per_month: int = 15
+    """New group-member conversations a member may start per UTC calendar month."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -72,6 +74,7 @@ class Settings:
             jobs_enabled=_flag(env.get("RAPPORT_JOBS"), True),
             jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
             follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),
+            group_messages_per_month=max(0, int(env.get("RAPPORT_GROUP_MESSAGES_PER_MONTH") or 15)),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -98,7 +98,7 @@ async def test_unknown_recipient_is_404_and_self_is_refused(api: Api) -> None:
 
 async def test_group_members_may_message(api: Api) -> None:
     alice, bob = await api.register("alice"), await api.register("bob")
-    r = await api.post(alice, "/api/v1/groups", {"name": "Rustaceans"})
+    r = await api.post(alice, "/api/v1/groups", {"name": "Rustaceans", "visibility": "open"})
     assert r.status_code == 201
     group = r.json()["group"]["id"]
     r = await api.post(bob, f"/api/v1/groups/{group}/join")
@@ -110,7 +110,9 @@ async def test_group_members_may_message(api: Api) -> None:
 
 async def test_group_member_messages_can_be_switched_off(api: Api) -> None:
     alice, bob = await api.register("alice"), await api.register("bob")
-    group = (await api.post(alice, "/api/v1/groups", {"name": "Rustaceans"})).json()["group"]["id"]
+    group = (await api.post(alice, "/api/v1/groups", {"name": "Rustaceans", "visibility": "open"})).json()["group"][
+        "id"
+    ]
     await api.post(bob, f"/api/v1/groups/{group}/join")
     r = await api.patch(alice, "/api/v1/me/settings", {"messages_from_group_members": False})
     assert r.status_code == 200
@@ -335,7 +337,7 @@ async def test_one_to_one_thread_is_reused(api: Api) -> None:
 async def test_multi_recipient_up_to_50(api: Api) -> None:
     alice = await api.register("alice")
     others = []
-    group = (await api.post(alice, "/api/v1/groups", {"name": "Big group"})).json()["group"]["id"]
+    group = (await api.post(alice, "/api/v1/groups", {"name": "Big group", "visibility": "open"})).json()["group"]["id"]
     for i in range(51):
         member = await api.register(f"member{i:02d}")
         await api.post(member, f"/api/v1/groups/{group}/join")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,9 +17,13 @@ from rapport.domain.policy import (
     RecipientFacts,
     Refusal,
     SenderFacts,
+    group_messages_left,
+    may_add_participants,
     may_message,
     may_reply,
     may_start_group_chat,
+    may_start_group_member_conversation,
+    month_bounds,
 )
 
 SENDER = MemberId(1)
@@ -404,3 +409,92 @@ def test_block_stops_replies_in_a_one_to_one_thread() -> None:
 
 def test_block_does_not_silence_a_shared_group_or_multi_thread() -> None:
     assert may_reply(is_participant=True, blocked_pair=True, one_to_one=False) is None
+
+
+# --- The monthly cap on group-member conversations ------------------------------------------
+
+
+def test_month_bounds_are_the_utc_calendar_month() -> None:
+    start, end = month_bounds(datetime(2026, 11, 29, 23, 30, tzinfo=timezone(timedelta(hours=-5))))
+    assert (start, end) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_december_resets_in_january() -> None:
+    assert month_bounds(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == (
+        datetime(2026, 12, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_a_sender_under_the_cap_may_start_a_group_member_conversation() -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    assert may_start_group_member_conversation(started_this_month=14, monthly_limit=15, now=now) is None
+
+
+def test_the_cap_refuses_and_says_when_it_resets() -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    outcome = may_start_group_member_conversation(started_this_month=15, monthly_limit=15, now=now)
+    assert outcome is not None
+    assert outcome.reason == "group_message_limit"
+    assert "1 December 2026" in outcome.message
+
+
+def test_group_messages_left_never_goes_below_zero() -> None:
+    assert group_messages_left(started_this_month=3, monthly_limit=15) == 12
+    assert group_messages_left(started_this_month=20, monthly_limit=15) == 0
+
+
+# --- Adding participants ------------------------------------------------------------------
+
+
+def add(
+    kind: ConversationKind, *newcomers: RecipientFacts, present: tuple[int, ...] = (1, 2), besides: int = 1
+) -> Refusal | None:
+    return may_add_participants(
+        kind=kind, present={MemberId(p) for p in present}, besides_creator=besides, newcomers=list(newcomers)
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", [k for k in ConversationKind if k not in (ConversationKind.GROUP_CHAT, ConversationKind.MULTI)]
+)
+def test_one_to_one_conversations_gain_no_participants(kind: ConversationKind) -> None:
+    outcome = add(kind, connection(5))
+    assert outcome is not None and outcome.reason == "not_a_group_conversation"
+
+
+def test_an_add_names_someone() -> None:
+    outcome = add(ConversationKind.MULTI)
+    assert outcome is not None and outcome.reason == "no_recipients"
+
+
+def test_someone_already_present_is_refused() -> None:
+    outcome = add(ConversationKind.MULTI, connection(5), connection(2))
+    assert outcome is not None and outcome.reason == "already_participant" and outcome.recipient == MemberId(2)
+
+
+def test_at_most_fifty_besides_the_creator() -> None:
+    assert add(ConversationKind.MULTI, connection(5), besides=MAX_RECIPIENTS - 1) is None
+    outcome = add(ConversationKind.MULTI, connection(5), connection(6), besides=MAX_RECIPIENTS - 1)
+    assert outcome is not None and outcome.reason == "too_many_participants"
+
+
+@pytest.mark.parametrize("kind", [ConversationKind.MULTI, ConversationKind.GROUP_CHAT])
+def test_a_blocked_member_is_never_added(kind: ConversationKind) -> None:
+    outcome = add(kind, group_mate(5, connected=True, blocked=True))
+    assert outcome is not None and outcome.reason == "blocked"
+
+
+def test_a_group_chat_takes_group_members_only() -> None:
+    assert add(ConversationKind.GROUP_CHAT, group_mate(5)) is None
+    outcome = add(ConversationKind.GROUP_CHAT, group_mate(5), connection(6))
+    assert outcome is not None and outcome.reason == "not_a_group_member" and outcome.recipient == MemberId(6)
+
+
+def test_a_multi_conversation_takes_people_the_adder_may_message_for_free() -> None:
+    assert add(ConversationKind.MULTI, connection(5), group_mate(6)) is None
+    premium_open = stranger(7, tier=Tier.PREMIUM_CAREER, open_profile=True)
+    outcome = add(ConversationKind.MULTI, connection(5), premium_open)
+    assert outcome is not None and outcome.reason == "connection_required"
+    outcome = add(ConversationKind.MULTI, group_mate(6, accepts_group_messages=False))
+    assert outcome is not None and outcome.reason == "connection_required"

@@ -18,6 +18,7 @@ from rapport.api import errors
 from rapport.api.limits import BodySizeLimit
 from rapport.api.routes import accounts, connections, conversations, events
 from rapport.api.routes import attachments as attachment_routes
+from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
 from rapport.api.routes import search as search_routes
 from rapport.api.text_guard import RefuseUnstorableText
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(attachment_routes.router)
     app.include_router(search_routes.router)
     app.include_router(insight_routes.router)
+    app.include_router(group_routes.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Response:

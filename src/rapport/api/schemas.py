@@ -89,6 +89,11 @@ class BlockCreate(Shape):
 class GroupCreate(Shape):
     name: Text = Field(max_length=1000)
     description: Text = Field(default="", max_length=100_000)
+    visibility: Text | None = Field(default=None, max_length=50)
+
+
+class ParticipantsAdd(Shape):
+    handles: list[Text] = Field(max_length=1000)
 
 
 class RoleUpdate(Shape):
@@ -119,6 +124,7 @@ class ConversationUpdate(Shape):
     archived: StrictBool | None = None
     muted: StrictBool | None = None
     unread: StrictBool | None = None
+    title: Text | None = Field(default=None, max_length=10_000)
 
 
 class ReadCreate(Shape):
@@ -156,10 +162,18 @@ class SessionRead(Shape):
     token: str
 
 
+class GroupMessagesRead(Shape):
+    limit: int
+    used: int
+    left: int
+    resets_at: str
+
+
 class MeRead(Shape):
     member: MemberRead
     settings: SettingsRead
     inmail_credits: int
+    group_messages: GroupMessagesRead
 
 
 class MemberOnly(Shape):

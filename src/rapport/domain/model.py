@@ -64,6 +64,18 @@ class GroupRole(StrEnum):
     def may_start_group_chat(self) -> bool:
         return self is not GroupRole.MEMBER
 
+    @property
+    def may_manage_requests(self) -> bool:
+        """Admins and managers see, approve and decline join requests."""
+        return self is not GroupRole.MEMBER
+
+
+class GroupVisibility(StrEnum):
+    """`open`: anyone joins at once; `request`: an admin or manager approves each join."""
+
+    OPEN = "open"
+    REQUEST = "request"
+
 
 @dataclass(frozen=True, slots=True)
 class MemberSettings:

@@ -14,12 +14,24 @@ may start, what kind it is and what it costs. For each recipient, in this order:
 A credit is never spent implicitly: step 5 applies only when the request says InMail.
 Several recipients make one `multi` conversation, allowed only if every recipient is
 reachable as `direct` or `group_member`.
+
+Step 3 has a monthly cap (LinkedIn's rule, so joining a group is no free pass to message
+thousands): a sender starts at most `monthly_limit` new `group_member` conversations per
+UTC calendar month. Continuing an existing thread, replies and every other kind never
+count (`may_start_group_member_conversation`).
+
+Group chats and multi conversations grow by adds from any participant
+(`may_add_participants`): at most 50 people besides the creator; in a group chat each
+newcomer is a member of its group, in a multi conversation each is reachable by the adder
+as `direct` or `group_member`; nobody blocked either way with the adder. One refused
+newcomer refuses the whole add.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rapport.domain.limits import MAX_RECIPIENTS
 from rapport.domain.model import ConversationKind, GroupRole, MemberId, Tier
@@ -188,4 +200,73 @@ def may_reply(*, is_participant: bool, blocked_pair: bool, one_to_one: bool) -> 
         return Refusal("not_found", "No such conversation.")
     if one_to_one and blocked_pair:
         return Refusal("blocked", "You cannot message this member.")
+    return None
+
+
+def month_bounds(at: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month holding `at`: its first instant, and the next month's."""
+    start = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def group_messages_left(*, started_this_month: int, monthly_limit: int) -> int:
+    """New group-member conversations the sender may still start this month."""
+    return max(0, monthly_limit - started_this_month)
+
+
+def may_start_group_member_conversation(
+    *, started_this_month: int, monthly_limit: int, now: datetime
+) -> Refusal | None:
+    """The monthly cap on new `group_member` conversations; the refusal says when it resets."""
+    if started_this_month < monthly_limit:
+        return None
+    _, resets = month_bounds(now)
+    return Refusal(
+        "group_message_limit",
+        f"You have started {monthly_limit} conversations with group members this month, the monthly "
+        f"limit. It resets on {resets.day} {resets:%B %Y} at 00:00 UTC; until then, connect or reply "
+        "to existing conversations.",
+    )
+
+
+def may_add_participants(
+    *,
+    kind: ConversationKind,
+    present: Collection[MemberId],
+    besides_creator: int,
+    newcomers: Sequence[RecipientFacts],
+) -> Refusal | None:
+    """May the adder bring `newcomers` into this conversation? All of them, or none.
+
+    `present` are the current participants; `besides_creator` counts those other than the
+    creator; facts in `newcomers` are relative to the adder (a group chat's
+    `shares_group` means "in this conversation's group").
+    """
+    if kind not in (ConversationKind.GROUP_CHAT, ConversationKind.MULTI):
+        return Refusal(
+            "not_a_group_conversation", "Only group chats and multi-person conversations gain or lose participants."
+        )
+    if not newcomers:
+        return Refusal("no_recipients", "Name at least one member to add.")
+    for newcomer in newcomers:
+        if newcomer.member_id in present:
+            return Refusal("already_participant", "That member is already in this conversation.", newcomer.member_id)
+    if besides_creator + len(newcomers) > MAX_RECIPIENTS:
+        return Refusal(
+            "too_many_participants",
+            f"A conversation may have at most {MAX_RECIPIENTS} participants besides its creator.",
+        )
+    for newcomer in newcomers:
+        if newcomer.blocked:
+            return _blocked(newcomer)
+        if kind is ConversationKind.GROUP_CHAT:
+            if not newcomer.shares_group:
+                return Refusal(
+                    "not_a_group_member",
+                    "Only members of the group can join its group chat.",
+                    newcomer.member_id,
+                )
+        elif _free_kind(newcomer) not in (ConversationKind.DIRECT, ConversationKind.GROUP_MEMBER):
+            return _connection_required(newcomer, multi=True)
     return None

@@ -1,4 +1,4 @@
-"""Invitations, connections, blocks and groups."""
+"""Invitations, connections and blocks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from rapport.domain.errors import Conflict, Invalid, LimitExceeded, NotFound, NotPermitted
 from rapport.domain.events import EventType
 from rapport.domain.limits import INVITATION_NOTE_MAX, INVITATION_WINDOW
-from rapport.domain.model import GroupRole, Invitation, InvitationState, Member, MemberId
+from rapport.domain.model import Invitation, InvitationState, Member, MemberId
 from rapport.services import notifications
 from rapport.services.context import Context
 from rapport.services.shapes import invitation_json, member_json
@@ -199,86 +199,3 @@ async def list_blocked(ctx: Context, viewer: Member) -> list[Member]:
         ids = await social.list_blocked_ids(conn, blocker=viewer.id)
         people = await members.list_by_ids(conn, ids=ids)
     return [people[i] for i in ids if i in people]
-
-
-# --- groups ----------------------------------------------------------------------------
-
-
-def _group_json(row: dict[str, Any], role: GroupRole | None) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "name": row["name"],
-        "description": row["description"],
-        "member_count": row["member_count"],
-        "role": role.value if role else None,
-    }
-
-
-async def create_group(ctx: Context, viewer: Member, *, name: str, description: str) -> dict[str, Any]:
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise Invalid("A group name has 1-100 characters.", code="invalid_name")
-    if len(description) > 2000:
-        raise Invalid("A description has at most 2,000 characters.", code="invalid_description")
-    async with ctx.db.write() as conn:
-        group_id = await social.add_group(conn, name=name, description=description, at=ctx.clock.now())
-        await social.join_group(conn, group_id=group_id, member_id=viewer.id, role=GroupRole.ADMIN, at=ctx.clock.now())
-        row = await social.get_group(conn, group_id=group_id)
-    assert row is not None
-    return _group_json(row, GroupRole.ADMIN)
-
-
-async def list_groups(ctx: Context, viewer: Member, *, mine: bool) -> list[dict[str, Any]]:
-    async with ctx.db.read() as conn:
-        rows = await social.list_groups(conn, member_id=viewer.id if mine else None)
-        out = []
-        for row in rows:
-            role = await social.role_in_group(conn, group_id=int(str(row["id"])), member_id=viewer.id)
-            out.append(_group_json(row, role))
-    return out
-
-
-async def get_group(ctx: Context, viewer: Member, *, group_id: int) -> dict[str, Any]:
-    async with ctx.db.read() as conn:
-        row = await social.get_group(conn, group_id=group_id)
-        if row is None:
-            raise NotFound("No such group.", code="group_not_found")
-        role = await social.role_in_group(conn, group_id=group_id, member_id=viewer.id)
-    return _group_json(row, role)
-
-
-async def join_group(ctx: Context, viewer: Member, *, group_id: int) -> dict[str, Any]:
-    async with ctx.db.write() as conn:
-        if await social.get_group(conn, group_id=group_id) is None:
-            raise NotFound("No such group.", code="group_not_found")
-        await social.join_group(conn, group_id=group_id, member_id=viewer.id, role=GroupRole.MEMBER, at=ctx.clock.now())
-        row = await social.get_group(conn, group_id=group_id)
-        role = await social.role_in_group(conn, group_id=group_id, member_id=viewer.id)
-    assert row is not None
-    return _group_json(row, role)
-
-
-async def leave_group(ctx: Context, viewer: Member, *, group_id: int) -> None:
-    async with ctx.db.write() as conn:
-        if not await social.leave_group(conn, group_id=group_id, member_id=viewer.id):
-            raise NotFound("You are not a member of this group.", code="not_a_member")
-
-
-async def set_group_role(ctx: Context, viewer: Member, *, group_id: int, handle: str, role: str) -> dict[str, Any]:
-    """A group admin names managers and admins."""
-    try:
-        new_role = GroupRole(role)
-    except ValueError as exc:
-        raise Invalid("role is member, manager or admin.", code="invalid_role") from exc
-    async with ctx.db.write() as conn:
-        mine = await social.role_in_group(conn, group_id=group_id, member_id=viewer.id)
-        if mine is None:
-            raise NotFound("No such group.", code="group_not_found")
-        if mine is not GroupRole.ADMIN:
-            raise NotPermitted("Only a group's admins may change roles.", code="group_admin_required")
-        not_in_group = NotFound("That member is not in the group.", code="not_a_member")
-        other = await _related(conn, handle, unrelated=not_in_group)
-        if not await social.leave_group(conn, group_id=group_id, member_id=other.id):
-            raise not_in_group
-        await social.join_group(conn, group_id=group_id, member_id=other.id, role=new_role, at=ctx.clock.now())
-    return {"member": member_json(other), "role": new_role.value}

@@ -16,11 +16,12 @@ from rapport.domain.limits import MAX_RECIPIENTS
 from rapport.domain.messages import check_body, check_subject
 from rapport.domain.model import ConversationKind, InMailState, Member, MemberId
 from rapport.domain.policy import Decision, RecipientFacts, Refusal, SenderFacts, may_message, may_start_group_chat
+from rapport.services import group_cap
 from rapport.services import messages as message_service
 from rapport.services.context import Context
 from rapport.services.shapes import conversation_json
 from rapport.services.uow import UnitOfWork
-from rapport.store import conversations, members, social
+from rapport.store import conversations, groups, members, social
 from rapport.store.conversations import ConversationRow, InboxCursor, ParticipantRow
 
 FILTERS = conversations.INBOX_FILTERS
@@ -79,6 +80,12 @@ async def start(
         conversation = None
         if decision.kind.is_one_to_one_thread:
             conversation = await conversations.get_pair(uow.conn, a=sender.id, b=recipients[0].id)
+        if conversation is None and decision.kind is ConversationKind.GROUP_MEMBER:
+            capped = await group_cap.check(
+                uow.conn, member_id=sender.id, now=uow.now, monthly_limit=ctx.settings.group_messages_per_month
+            )
+            if capped is not None:
+                _raise(capped)
         if conversation is None:
             conversation = await conversations.add(
                 uow.conn,
@@ -125,11 +132,15 @@ async def _decide(
     blocked = await social.blocked_among(conn, member_id=sender.id, others=ids)
     tier, ledger = await members.get_ledger(conn, member_id=sender.id)
     sender_facts = SenderFacts(sender.id, tier, credits.accrue(ledger, tier, uow.now).balance)
-    if kind == ConversationKind.GROUP_CHAT.value:
+    if kind == ConversationKind.GROUP_CHAT.value or group_id is not None:
         if group_id is None:
             raise Invalid("A group chat names its group_id.", code="group_required")
-        role = await social.role_in_group(conn, group_id=group_id, member_id=sender.id)
-        in_group = await social.members_of_group_among(conn, group_id=group_id, ids=ids)
+        if wants_inmail:
+            raise Invalid("A group chat is not an InMail.", code="invalid_kind")
+        role = await groups.role_of(conn, group_id=group_id, member_id=sender.id)
+        if role is None and await groups.get_group(conn, group_id=group_id, viewer_id=sender.id) is None:
+            raise NotFound("No such group.", code="group_not_found")
+        in_group = await groups.members_among(conn, group_id=group_id, ids=ids)
         facts = [
             RecipientFacts(
                 member_id=r.id,

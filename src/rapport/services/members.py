@@ -8,7 +8,7 @@ from rapport.domain import credits
 from rapport.domain.degree import degree
 from rapport.domain.errors import Invalid, NotFound, NotPermitted
 from rapport.domain.model import Member, MemberId, Tier
-from rapport.services import insight
+from rapport.services import group_cap, insight
 from rapport.services.accounts import profile_fields
 from rapport.services.context import Context
 from rapport.services.uow import UnitOfWork
@@ -24,7 +24,10 @@ async def credit_balance(ctx: Context, conn: Any, member_id: MemberId) -> int:
 async def me(ctx: Context, viewer: Member) -> dict[str, Any]:
     async with ctx.db.read() as conn:
         balance = await credit_balance(ctx, conn, viewer.id)
-    return {"member": viewer, "inmail_credits": balance}
+        cap = await group_cap.allowance(
+            conn, member_id=viewer.id, now=ctx.clock.now(), monthly_limit=ctx.settings.group_messages_per_month
+        )
+    return {"member": viewer, "inmail_credits": balance, "group_messages": cap}
 
 
 async def update_profile(ctx: Context, viewer: Member, changes: dict[str, Any]) -> Member:

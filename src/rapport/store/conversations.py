@@ -318,6 +318,18 @@ async def has_unanswered_inmail(conn: AsyncConnection, *, sender_id: int, recipi
     ) is not None
 
 
+async def count_started(conn: AsyncConnection, *, created_by: int, kind: ConversationKind, since: datetime) -> int:
+    """Conversations of `kind` that `created_by` started since `since` (the monthly cap)."""
+    value = await conn.scalar(
+        select(func.count()).where(
+            conversations.c.created_by == created_by,
+            conversations.c.kind == kind.value,
+            conversations.c.created_at >= since,
+        )
+    )
+    return int(value or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class InboxCursor:
     last_activity_at: datetime

@@ -9,15 +9,13 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import (
-    GroupId,
-    GroupRole,
     Invitation,
     InvitationId,
     InvitationState,
     MemberId,
 )
 from rapport.store.prepared import Prepared, in_ids
-from rapport.store.tables import blocks, connections, group_members, groups, invitations
+from rapport.store.tables import blocks, connections, group_members, invitations
 
 # --- connections -----------------------------------------------------------------------
 
@@ -280,65 +278,6 @@ async def close_pending_between(conn: AsyncConnection, *, a: int, b: int, at: da
 # --- groups ----------------------------------------------------------------------------
 
 
-async def add_group(conn: AsyncConnection, *, name: str, description: str, at: datetime) -> GroupId:
-    group_id = (
-        await conn.execute(
-            insert(groups).values(name=name, description=description, created_at=at).returning(groups.c.id)
-        )
-    ).scalar_one()
-    return GroupId(group_id)
-
-
-async def get_group(conn: AsyncConnection, *, group_id: int) -> dict[str, object] | None:
-    row = (await conn.execute(select(groups).where(groups.c.id == group_id))).first()
-    if row is None:
-        return None
-    count = await conn.scalar(select(func.count()).where(group_members.c.group_id == group_id))
-    return {**row._mapping, "member_count": int(count or 0)}
-
-
-async def list_groups(conn: AsyncConnection, *, member_id: int | None, limit: int = 200) -> list[dict[str, object]]:
-    counts = (
-        select(group_members.c.group_id, func.count().label("member_count"))
-        .group_by(group_members.c.group_id)
-        .subquery()
-    )
-    stmt = (
-        select(groups, func.coalesce(counts.c.member_count, 0).label("member_count"))
-        .select_from(groups.outerjoin(counts, counts.c.group_id == groups.c.id))
-        .order_by(groups.c.name)
-        .limit(limit)
-    )
-    if member_id is not None:
-        stmt = stmt.where(
-            groups.c.id.in_(select(group_members.c.group_id).where(group_members.c.member_id == member_id))
-        )
-    return [dict(r._mapping) for r in await conn.execute(stmt)]
-
-
-async def role_in_group(conn: AsyncConnection, *, group_id: int, member_id: int) -> GroupRole | None:
-    value = await conn.scalar(
-        select(group_members.c.role).where(group_members.c.group_id == group_id, group_members.c.member_id == member_id)
-    )
-    return GroupRole(value) if value else None
-
-
-async def join_group(conn: AsyncConnection, *, group_id: int, member_id: int, role: GroupRole, at: datetime) -> bool:
-    if await role_in_group(conn, group_id=group_id, member_id=member_id):
-        return False
-    await conn.execute(
-        insert(group_members).values(group_id=group_id, member_id=member_id, role=role.value, joined_at=at)
-    )
-    return True
-
-
-async def leave_group(conn: AsyncConnection, *, group_id: int, member_id: int) -> bool:
-    result = await conn.execute(
-        delete(group_members).where(group_members.c.group_id == group_id, group_members.c.member_id == member_id)
-    )
-    return bool(result.rowcount)
-
-
 async def sharing_a_group(conn: AsyncConnection, *, member_id: int, others: Iterable[int]) -> set[int]:
     """Those of `others` who belong to at least one group with `member_id`."""
     ids = set(others)
@@ -351,17 +290,5 @@ async def sharing_a_group(conn: AsyncConnection, *, member_id: int, others: Iter
         .distinct()
         .select_from(mine.join(theirs, theirs.c.group_id == mine.c.group_id))
         .where(mine.c.member_id == member_id, theirs.c.member_id.in_(ids))
-    )
-    return {r[0] for r in rows}
-
-
-async def members_of_group_among(conn: AsyncConnection, *, group_id: int, ids: Iterable[int]) -> set[int]:
-    wanted = set(ids)
-    if not wanted:
-        return set()
-    rows = await conn.execute(
-        select(group_members.c.member_id).where(
-            group_members.c.group_id == group_id, group_members.c.member_id.in_(wanted)
-        )
     )
     return {r[0] for r in rows}

@@ -104,6 +104,8 @@ groups = Table(
     Column("name", String(100), nullable=False),
     Column("description", String(2000), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # "open": joining makes a member at once; "request": an admin or manager approves.
+    Column("visibility", String(10), nullable=False, server_default="request"),
 )
 
 group_members = Table(
@@ -113,6 +115,17 @@ group_members = Table(
     Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
     Column("role", String(10), nullable=False),
     Column("joined_at", UTCDateTime, nullable=False),
+    Index(None, "member_id"),
+    # Who handles requests: a group's admins and managers, without reading all its members.
+    Index(None, "group_id", "role"),
+)
+
+group_requests = Table(
+    "group_requests",
+    metadata,
+    Column("group_id", Id, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("requested_at", UTCDateTime, nullable=False),
     Index(None, "member_id"),
 )
 
@@ -134,7 +147,11 @@ conversations = Table(
     Column("inmail_state", String(10)),
     Column("inmail_charged", Boolean, nullable=False, server_default=false),
     Column("inmail_answered_at", UTCDateTime),
+    # Group chats and multi conversations may be named by their participants.
+    Column("title", String(100)),
     Index(None, "inmail_sender_id", "inmail_recipient_id", "inmail_state"),
+    # The monthly cap counts a sender's new group-member conversations.
+    Index(None, "created_by", "kind", "created_at"),
 )
 
 participants = Table(
@@ -175,6 +192,10 @@ messages = Table(
     Column("deleted", Boolean, nullable=False, server_default=false),
     Column("client_id", String(100)),
     Column("attachment_count", Integer, nullable=False, server_default="0"),
+    # JSON list of the member ids the body @mentions; NULL when none.
+    Column("mentions", Text),
+    # JSON of a system line ({"action": "added"|"removed"|"left"|"renamed", ...}); NULL for members' messages.
+    Column("system", Text),
     Index(None, "conversation_id", "id"),
     UniqueConstraint("sender_id", "client_id"),
 )

@@ -51,7 +51,12 @@ async def logout(ctx: Ctx, token: Token, _: CurrentMember) -> Response:
 async def me(ctx: Ctx, viewer: CurrentMember) -> Json:
     found = await members.me(ctx, viewer)
     return Json(
-        {"member": member_json(viewer), "settings": settings_json(viewer), "inmail_credits": found["inmail_credits"]}
+        {
+            "member": member_json(viewer),
+            "settings": settings_json(viewer),
+            "inmail_credits": found["inmail_credits"],
+            "group_messages": found["group_messages"],
+        }
     )
 
 

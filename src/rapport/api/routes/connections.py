@@ -1,4 +1,4 @@
-"""Invitations, connections, blocks and groups."""
+"""Invitations, connections and blocks."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from rapport.api.routes import parse_id
 from rapport.api.schemas import (
     BlockCreate,
     ConnectionsRead,
-    GroupCreate,
     InvitationCreate,
     InvitationOnly,
     InvitationsRead,
-    RoleUpdate,
     Text,
 )
 from rapport.services import connections
@@ -82,39 +80,3 @@ async def list_blocks(ctx: Ctx, viewer: CurrentMember) -> Json:
 async def unblock(handle: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
     await connections.unblock(ctx, viewer, handle=handle)
     return Response(status_code=204)
-
-
-@router.post("/groups", status_code=201, tags=["groups"])
-async def create_group(body: GroupCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
-    group = await connections.create_group(ctx, viewer, name=body.name, description=body.description)
-    return Json({"group": group}, status_code=201)
-
-
-@router.get("/groups", tags=["groups"])
-async def list_groups(ctx: Ctx, viewer: CurrentMember, mine: bool = False) -> Json:
-    return Json({"groups": await connections.list_groups(ctx, viewer, mine=mine)})
-
-
-@router.get("/groups/{group_id}", tags=["groups"])
-async def get_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
-    return Json({"group": await connections.get_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
-
-
-@router.post("/groups/{group_id}/join", tags=["groups"])
-async def join_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
-    return Json({"group": await connections.join_group(ctx, viewer, group_id=parse_id(group_id, "group"))})
-
-
-@router.post("/groups/{group_id}/leave", status_code=204, tags=["groups"])
-async def leave_group(group_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
-    await connections.leave_group(ctx, viewer, group_id=parse_id(group_id, "group"))
-    return Response(status_code=204)
-
-
-@router.put("/groups/{group_id}/members/{handle}/role", tags=["groups"])
-async def set_role(group_id: Text, handle: Text, body: RoleUpdate, ctx: Ctx, viewer: CurrentMember) -> Json:
-    return Json(
-        await connections.set_group_role(
-            ctx, viewer, group_id=parse_id(group_id, "group"), handle=handle, role=body.role
-        )
-    )
