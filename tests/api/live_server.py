@@ -43,7 +43,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def run_server(settings: Settings) -> Iterator[LiveServer]:
+def run_server(settings: Settings, *, log_level: str = "warning") -> Iterator[LiveServer]:
     """Serve a fresh app with `settings` until the block ends."""
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -52,7 +52,7 @@ def run_server(settings: Settings) -> Iterator[LiveServer]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         SocketsFirst(app),  # what `rapport serve` runs
-        log_level="warning",
+        log_level=log_level,
         lifespan="on",
         loop="asyncio",
         ws="websockets-sansio",

@@ -163,6 +163,11 @@ def open_app(browser: Any, browser_server: LiveServer) -> Iterator[Open]:
             socket.on("framesent", lambda payload: frames_sent.append(str(payload)))
 
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Anything the Content-Security-Policy blocked is a defect of the client (or the policy).
+        page.on(
+            "console",
+            lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
         page.on("websocket", on_socket)
         page.js_errors = errors
         page.sockets = sockets

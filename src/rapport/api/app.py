@@ -11,16 +11,17 @@ from pathlib import Path
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rapport import __version__
-from rapport.api import errors
+from rapport.api import access_log, errors
 from rapport.api.limits import BodySizeLimit
 from rapport.api.routes import accounts, connections, conversations, events
 from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
 from rapport.api.routes import search as search_routes
+from rapport.api.security import SecurityHeaders, docs_page
 from rapport.api.text_guard import RefuseUnstorableText
 from rapport.api.ws import WS_PATH, websocket
 from rapport.api.ws import router as ws_router
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
+    access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,12 +76,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await bus.close()
             await db.dispose()
 
-    app = FastAPI(
+    app = RapportApp(
         title="Rapport",
         version=__version__,
         summary="Messaging for professional networks.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, limit=1024 * 1024, exempt=("/api/v1/attachments",))
@@ -93,6 +95,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(insight_routes.router)
     app.include_router(group_routes.router)
 
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return docs_page(openapi_url=app.openapi_url or "/openapi.json", title="Rapport API")
+
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Response:
         return Response(b'{"ok":true}', media_type="application/json")
@@ -105,6 +111,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             return FileResponse(WEB / "index.html")
 
     return app
+
+
+class RapportApp(FastAPI):
+    """FastAPI with the security headers outermost: around the error handlers too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 class SocketsFirst:
