@@ -35,6 +35,9 @@ class Settings:
     typing_rate_per_10s: int = 20
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     smtp_url: str | None = None
+    token_cache_seconds: float = 30.0
+    """How long a process may serve a token lookup from memory. Revocations and member
+    changes reach every process's cache over the bus at once; this is only a backstop."""
     email_delay_seconds: int = 600
     jobs_enabled: bool = True
     """Run the background job loop (rapport.jobs). Off in tests that drive `run_due()` by hand."""
@@ -75,6 +78,7 @@ class Settings:
             jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
             follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),
             group_messages_per_month=max(0, int(env.get("RAPPORT_GROUP_MESSAGES_PER_MONTH") or 15)),
+            token_cache_seconds=float(env.get("RAPPORT_TOKEN_CACHE_SECONDS") or 30),
         )
 
     def with_(self, **changes: object) -> Settings:

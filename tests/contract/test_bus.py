@@ -8,6 +8,7 @@ frames says RESYNC.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 
 import orjson
@@ -15,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from rapport.bus import RESYNC, Bus, Subscription
-from rapport.bus.base import QUEUE_LIMIT
+from rapport.bus.base import QUEUE_LIMIT, RESET
 from rapport.bus.memory import MemoryBus
 from rapport.bus.redis import RedisBus
 
@@ -121,6 +122,72 @@ async def test_publishing_nothing_is_fine(bus: Bus, member_ids: Callable[[], int
         assert sub.get_nowait() is None
 
 
+class Heard:
+    """A control handler that remembers what it was given, and can be waited on."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, object]] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, message: dict[str, object]) -> None:
+        self.messages.append(message)
+        self._changed.set()
+
+    async def until(self, message: dict[str, object]) -> None:
+        async with asyncio.timeout(TIMEOUT):
+            while message not in self.messages:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def test_a_control_message_reaches_every_handler_of_the_publishing_process(bus: Bus) -> None:
+    first, second = Heard(), Heard()
+    bus.on_control(first)
+    bus.on_control(second)
+    message = {"type": "revoke", "member_id": secrets.randbelow(10**9), "token": None}
+    await bus.publish_control(message)
+    await first.until(message)
+    await second.until(message)
+
+
+@pytest.mark.redis
+async def test_a_control_message_reaches_every_process_on_redis(redis_url: str) -> None:
+    """What makes revocation work across processes: B hears what A says, and A hears itself."""
+    namespace = f"rapport-test-{secrets.token_hex(6)}"
+    a, b = RedisBus(redis_url, namespace=namespace), RedisBus(redis_url, namespace=namespace)
+    elsewhere = RedisBus(redis_url, namespace=namespace + "-other")
+    heard = {"a": Heard(), "b": Heard(), "elsewhere": Heard()}
+    a.on_control(heard["a"])
+    b.on_control(heard["b"])
+    elsewhere.on_control(heard["elsewhere"])
+    for each in (a, b, elsewhere):
+        await each.start()
+    try:
+        message = {"type": "forget", "member_id": 7}
+        await a.publish_control(message)
+        await heard["a"].until(message)
+        await heard["b"].until(message)
+        assert heard["elsewhere"].messages == []  # another network on the same Redis hears nothing
+    finally:
+        for each in (a, b, elsewhere):
+            await each.close()
+
+
+async def test_a_control_handler_that_fails_does_not_stop_the_others() -> None:
+    bus = MemoryBus()
+    seen: list[dict[str, object]] = []
+
+    def broken(_: dict[str, object]) -> None:
+        raise RuntimeError("boom")
+
+    bus.on_control(broken)
+    bus.on_control(seen.append)
+    await bus.publish_control({"type": "forget", "member_id": 1})
+    bus._dispatch_control(b"not json")
+    bus._dispatch_control(b"[1, 2]")
+    assert seen == [{"type": "forget", "member_id": 1}]
+
+
 async def test_the_memory_bus_rejects_a_frame_that_is_not_json(
     member_ids: Callable[[], int],
 ) -> None:
@@ -143,6 +210,8 @@ async def test_the_redis_bus_reconnects_and_tells_subscribers_to_resync(
     alice, bob = member_ids(), member_ids()
     bus = RedisBus(f"{redis_url}?client_name={redis_client_name}", max_backoff=0.2)
     admin = aioredis.from_url(redis_url)
+    controls: list[dict[str, object]] = []
+    bus.on_control(controls.append)
     await bus.start()
     try:
         async with bus.subscribe(alice) as a1, bus.subscribe(alice) as a2, bus.subscribe(bob) as b:
@@ -156,6 +225,8 @@ async def test_the_redis_bus_reconnects_and_tells_subscribers_to_resync(
             # Frames may have been lost while disconnected: every local subscriber is told.
             for sub in (a1, a2, b):
                 assert await receive(sub) == [RESYNC]
+            # Control messages may have been lost too: the handlers are told to reset.
+            assert RESET in controls
             # Re-subscribed to every member with a local subscription; live frames flow again.
             await settle(bus, alice, bob)
             await bus.publish([(alice, frame(2)), (bob, frame(2))])

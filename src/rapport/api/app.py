@@ -30,6 +30,7 @@ from rapport.clock import Clock, SystemClock
 from rapport.jobs import JobRunner
 from rapport.services import attachments as attachment_service
 from rapport.services.context import Context, NetworkSwitches
+from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
 from rapport.store.dialect import Database
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await upgrade(settings.resolved_database_url)
         db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
         bus = create_bus(settings.redis_url, namespace=settings.redis_namespace)
+        sessions = SessionRegistry(cache_seconds=settings.token_cache_seconds)
+        bus.on_control(sessions.handle)
         await bus.start()
         the_clock = clock or SystemClock()
         runner = JobRunner(db, the_clock, poll_seconds=settings.jobs_poll_seconds)
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             network=NetworkSwitches(receipts_default=settings.read_receipts_enabled),
             typing=TypingTracker(rate=settings.typing_rate_per_10s),
             jobs=runner,
+            sessions=sessions,
         )
         app.state.ctx = ctx
         # Every job kind's handler is registered here, before the runner starts.

@@ -279,3 +279,11 @@ class ErrorDetail(Shape):
 
 class ErrorRead(Shape):
     error: ErrorDetail
+
+
+# --- safety: sessions, reports, data rights -----------------------------------------------
+
+
+class PasswordChange(Shape):
+    current: str = Field(max_length=1000)
+    new: str = Field(max_length=1000)

@@ -23,6 +23,7 @@ from rapport.domain.model import Member
 from rapport.services import accounts, events, receipts
 from rapport.services.context import Context
 from rapport.store import events as event_log
+from rapport.store import members
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -41,13 +42,33 @@ def frame_seq(frame: bytes) -> int | None:
 class Connection:
     """One device's socket: what it was sent, and which messages it has yet to acknowledge."""
 
-    def __init__(self, ctx: Context, ws: WebSocket, member: Member) -> None:
+    def __init__(self, ctx: Context, ws: WebSocket, member: Member, token_hash: str) -> None:
         self.ctx = ctx
         self.ws = ws
         self.member = member
+        self.token_hash = token_hash
         self.last_seq = 0
         self.unacked: dict[int, tuple[int, int]] = {}
         self._send_lock = asyncio.Lock()
+        self._ending: asyncio.Task[None] | None = None
+
+    @property
+    def member_id(self) -> int:
+        return self.member.id
+
+    def end(self) -> None:
+        """Its session was revoked: say so and close (the reader then ends the connection)."""
+        if self._ending is None:
+            self._ending = asyncio.get_running_loop().create_task(self._close_revoked())
+
+    async def _close_revoked(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(AUTH_TIMEOUT):
+                await self.send_json(
+                    {"type": "error", "seq": None, "error": {"code": "session_ended", "message": "Signed out."}}
+                )
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=4401)
 
     async def send(self, frame: bytes) -> None:
         async with self._send_lock:
@@ -87,7 +108,7 @@ class Connection:
         await receipts.mark_delivered(self.ctx, self.member.id, up_to)
 
 
-async def _authenticate(ctx: Context, ws: WebSocket) -> Member | None:
+async def _authenticate(ctx: Context, ws: WebSocket) -> tuple[Member, str] | None:
     token = ws.query_params.get("token")
     if not token:
         # The token may come as the first frame, so it stays out of proxy logs.
@@ -100,7 +121,7 @@ async def _authenticate(ctx: Context, ws: WebSocket) -> Member | None:
     if not token:
         return None
     try:
-        return await accounts.authenticate(ctx, token=str(token))
+        return await accounts.authenticate(ctx, token=str(token)), accounts.token_hash(str(token))
     except DomainError:
         return None
 
@@ -108,15 +129,39 @@ async def _authenticate(ctx: Context, ws: WebSocket) -> Member | None:
 async def websocket(ws: WebSocket) -> None:
     ctx: Context = ws.app.state.ctx
     await ws.accept()
-    member = await _authenticate(ctx, ws)
-    if member is None:
-        with contextlib.suppress(Exception):
-            await ws.send_text(
-                orjson.dumps({"type": "error", "error": {"code": "unauthorized", "message": "Sign in again."}}).decode()
-            )
-            await ws.close(code=4401)
+    generation = ctx.sessions.generation
+    found = await _authenticate(ctx, ws)
+    if found is None:
+        await _refuse(ws)
         return
-    conn = Connection(ctx, ws, member)
+    member, hashed = found
+    conn = Connection(ctx, ws, member, hashed)
+    ctx.sessions.attach(conn)
+    try:
+        # A revocation that came while the token was looked up has not seen this socket.
+        if generation != ctx.sessions.generation and await _authenticate_again(ctx, hashed) is None:
+            await _refuse(ws)
+            return
+        await _serve(ctx, conn)
+    finally:
+        ctx.sessions.detach(conn)
+
+
+async def _authenticate_again(ctx: Context, hashed: str) -> Member | None:
+    async with ctx.db.read() as db:
+        return await members.member_for_token(db, token_hash=hashed)
+
+
+async def _refuse(ws: WebSocket) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(
+            orjson.dumps({"type": "error", "error": {"code": "unauthorized", "message": "Sign in again."}}).decode()
+        )
+        await ws.close(code=4401)
+
+
+async def _serve(ctx: Context, conn: Connection) -> None:
+    ws, member = conn.ws, conn.member
     since = ws.query_params.get("since")
     async with ctx.bus.subscribe(member.id) as sub:
         if since is not None and since.isdigit():

@@ -4,21 +4,34 @@ A frame is one encoded event, addressed to one member. Every bus delivers it to 
 local subscription of that member (one per connected device). A bus that may have lost
 frames (a broker outage, a subscriber too slow to keep up) delivers RESYNC instead, and
 the subscriber catches up from the stored event log: the log, not the bus, is the truth.
+
+Besides frames for members, a bus carries control messages for every process (a session
+revoked, a member's cached facts to forget). A bus that may have lost some delivers
+`{"type": "reset"}` to its control handlers instead, so they drop what they cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
+
+import orjson
+
+log = logging.getLogger(__name__)
 
 RESYNC: Final = b""
 """Sentinel frame: frames may have been lost; re-read the event log."""
 
 QUEUE_LIMIT = 2_000
+
+ControlHandler = Callable[[dict[str, Any]], None]
+RESET: Final = {"type": "reset"}
+"""Control message a bus gives its handlers when control messages may have been lost."""
 
 
 class Subscription:
@@ -123,6 +136,29 @@ class Bus(ABC):
 
     def __init__(self) -> None:
         self.hub = LocalHub()
+        self._control_handlers: list[ControlHandler] = []
+
+    def on_control(self, handler: ControlHandler) -> None:
+        """Call `handler` with every control message published by any process (this one included)."""
+        self._control_handlers.append(handler)
+
+    @abstractmethod
+    async def publish_control(self, message: Mapping[str, Any]) -> None:
+        """Send a JSON-able message to the control handlers of every process."""
+
+    def _dispatch_control(self, raw: bytes | str) -> None:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.warning("dropping a control message that is not JSON")
+            return
+        if not isinstance(message, dict):
+            return
+        for handler in self._control_handlers:
+            try:
+                handler(message)
+            except Exception:
+                log.exception("control handler failed on %r", message.get("type"))
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect, if the bus has anything to connect to."""

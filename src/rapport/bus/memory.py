@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -17,3 +18,6 @@ class MemoryBus(Bus):
         for member_id, frame in items:
             orjson.loads(frame)
             self.hub.deliver(member_id, bytes(frame))
+
+    async def publish_control(self, message: Mapping[str, Any]) -> None:
+        self._dispatch_control(orjson.dumps(message))

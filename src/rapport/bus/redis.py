@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from rapport.bus.base import Bus
+from rapport.bus.base import RESET, Bus
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class RedisBus(Bus):
         self.url = url
         self.prefix = f"{namespace}:member:"
         self.heartbeat = f"{namespace}:heartbeat"
+        self.control = f"{namespace}:control"
         self.max_backoff = max_backoff
         self._publisher: aioredis.Redis | None = None
         self._pubsub: Any = None
@@ -71,6 +73,17 @@ class RedisBus(Bus):
             # Stored events are safe in the log; subscribers elsewhere resync on reconnect.
             log.warning("redis publish failed (%s); %d frames left to the log", exc, len(batch))
 
+    async def publish_control(self, message: Mapping[str, Any]) -> None:
+        """Published to every process's listener, this one's included (it hears its own channel)."""
+        if self._publisher is None:
+            return
+        try:
+            await self._publisher.publish(self.control, orjson.dumps(message))
+        except (RedisError, OSError) as exc:
+            # Other processes reset their caches when their connection comes back; a cache
+            # entry lives only a short while in any case.
+            log.warning("redis control publish failed (%s)", exc)
+
     async def _on_first_subscription(self, member_id: int) -> None:
         async with self._lock:
             if self._pubsub is not None and self._connected.is_set():
@@ -94,11 +107,14 @@ class RedisBus(Bus):
                     client = aioredis.from_url(self.url, socket_connect_timeout=2)
                     self._pubsub = client.pubsub(ignore_subscribe_messages=True)
                     # A heartbeat channel keeps the connection subscribed with no device.
-                    await self._pubsub.subscribe(self.heartbeat, *(self.channel(m) for m in self.hub.members))
+                    await self._pubsub.subscribe(
+                        self.heartbeat, self.control, *(self.channel(m) for m in self.hub.members)
+                    )
                     self._connected.set()
                 if not first:
                     log.info("redis bus reconnected; local subscribers resync from the log")
                     self.hub.resync_all()
+                    self._dispatch_control(orjson.dumps(RESET))
                 first = False
                 backoff = 0.1
                 async for message in self._pubsub.listen():
@@ -108,6 +124,8 @@ class RedisBus(Bus):
                     name = name.decode() if isinstance(name, bytes) else name
                     if name.startswith(self.prefix):
                         self.hub.deliver(int(name[len(self.prefix) :]), message["data"])
+                    elif name == self.control:
+                        self._dispatch_control(message["data"])
                 raise ConnectionError("redis pub/sub stream ended")
             except asyncio.CancelledError:
                 raise

@@ -13,10 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from rapport.domain.errors import Conflict, Invalid, Unauthorized
+from rapport.domain.errors import Conflict, Invalid, NotPermitted, Unauthorized
 from rapport.domain.limits import HANDLE_MAX, HANDLE_MIN, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from rapport.domain.model import Member
 from rapport.services.context import Context
+from rapport.services.sessions import end_sessions
 from rapport.store import members
 
 HANDLE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}$")
@@ -66,8 +67,7 @@ async def register(ctx: Context, *, handle: str, name: str, email: str, password
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise Invalid("That is not an e-mail address.", code="invalid_email")
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise Invalid(f"A password has {PASSWORD_MIN}-{PASSWORD_MAX} characters.", code="weak_password")
+    check_password(password)
     password_hash = await asyncio.to_thread(hasher(ctx).hash, password)
     token = new_token()
     now = ctx.clock.now()
@@ -123,17 +123,58 @@ def _verify(ph: PasswordHasher, stored: str, password: str) -> bool:
         return False
 
 
-async def logout(ctx: Context, *, token: str) -> None:
+async def logout(ctx: Context, viewer: Member, *, token: str, everywhere: bool = False) -> None:
+    """End this session (its sockets close too), or every session of the member."""
+    hashed = token_hash(token)
     async with ctx.db.write() as conn:
-        await members.delete_token(conn, token_hash=token_hash(token))
+        if everywhere:
+            await members.delete_tokens(conn, member_id=viewer.id)
+        else:
+            await members.delete_token(conn, token_hash=hashed)
+    await end_sessions(ctx, viewer.id, token=None if everywhere else hashed)
+
+
+async def change_password(ctx: Context, viewer: Member, *, token: str, current: str, new: str) -> None:
+    """Set a new password; every other session of the member ends, this one stays."""
+    check_password(new)
+    async with ctx.db.read() as conn:
+        found = await members.get_credentials_by_id(conn, member_id=viewer.id)
+    ph = hasher(ctx)
+    if found is None or not await asyncio.to_thread(_verify, ph, found, current):
+        raise NotPermitted("The current password is not right.", code="wrong_password")
+    new_hash = await asyncio.to_thread(ph.hash, new)
+    kept = token_hash(token)
+    async with ctx.db.write() as conn:
+        await members.save_password_hash(conn, member_id=viewer.id, password_hash=new_hash)
+        await members.delete_tokens(conn, member_id=viewer.id, keep=kept)
+    await end_sessions(ctx, viewer.id, keep=kept)
+
+
+async def verify_password(ctx: Context, viewer: Member, password: str) -> None:
+    """Refuse unless `password` is the member's (before something that cannot be undone)."""
+    async with ctx.db.read() as conn:
+        found = await members.get_credentials_by_id(conn, member_id=viewer.id)
+    if found is None or not await asyncio.to_thread(_verify, hasher(ctx), found, password):
+        raise NotPermitted("The password is not right.", code="wrong_password")
+
+
+def check_password(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(f"A password has {PASSWORD_MIN}-{PASSWORD_MAX} characters.", code="weak_password")
 
 
 async def authenticate(ctx: Context, *, token: str) -> Member:
-    """The member a bearer token belongs to."""
+    """The member a bearer token belongs to: from this process's cache, else the store."""
+    hashed = token_hash(token)
+    member = ctx.sessions.cached(hashed)
+    if member is not None:
+        return member
+    generation = ctx.sessions.generation
     async with ctx.db.read() as conn:
-        member = await members.member_for_token(conn, token_hash=token_hash(token))
+        member = await members.member_for_token(conn, token_hash=hashed)
     if member is None:
         raise Unauthorized("Sign in again: that token is not valid.", code="invalid_token")
+    ctx.sessions.remember(hashed, member, generation=generation)
     return member
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.bus import Bus
 from rapport.clock import Clock
 from rapport.jobs import JobRunner
+from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
 from rapport.store.dialect import Database
@@ -49,3 +50,4 @@ class Context:
     typing: TypingTracker = field(default_factory=TypingTracker)
     jobs: JobRunner | None = None
     """This process's job runner (rapport.jobs); None where no jobs run (CLI tools)."""
+    sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(cache_seconds=0))

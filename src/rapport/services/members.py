@@ -11,6 +11,7 @@ from rapport.domain.model import Member, MemberId, Tier
 from rapport.services import group_cap, insight
 from rapport.services.accounts import profile_fields
 from rapport.services.context import Context
+from rapport.services.sessions import forget_member
 from rapport.services.uow import UnitOfWork
 from rapport.store import members, social
 
@@ -36,6 +37,7 @@ async def update_profile(ctx: Context, viewer: Member, changes: dict[str, Any]) 
         await members.save_profile(conn, member_id=viewer.id, fields=fields)
         member = await members.get(conn, member_id=viewer.id)
     assert member is not None
+    await forget_member(ctx, viewer.id)
     return member
 
 
@@ -55,6 +57,7 @@ async def update_settings(ctx: Context, viewer: Member, changes: dict[str, bool]
         if before is not None and switch is not None and switch != before.settings.read_receipts_and_typing:
             await insight.record_switch(ctx, conn, member_id=viewer.id, enabled=switch)
     assert member is not None
+    await forget_member(ctx, viewer.id)
     return member
 
 
@@ -74,6 +77,7 @@ async def set_tier(ctx: Context, *, handle: str, tier: str) -> Member:
         await members.save_profile(uow.conn, member_id=member.id, fields={"tier": new.value})
         updated = await members.get(uow.conn, member_id=member.id)
     assert updated is not None
+    await forget_member(ctx, member.id)
     return updated
 
 

@@ -200,3 +200,17 @@ async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member 
 
 async def delete_token(conn: AsyncConnection, *, token_hash: str) -> None:
     await conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))
+
+
+async def delete_tokens(conn: AsyncConnection, *, member_id: int, keep: str | None = None) -> None:
+    """Every session of a member, except the one hashed `keep`."""
+    stmt = delete(tokens).where(tokens.c.member_id == member_id)
+    if keep is not None:
+        stmt = stmt.where(tokens.c.token_hash != keep)
+    await conn.execute(stmt)
+
+
+async def get_credentials_by_id(conn: AsyncConnection, *, member_id: int) -> str | None:
+    """The stored password hash of a member."""
+    found: str | None = await conn.scalar(select(members.c.password_hash).where(members.c.id == member_id))
+    return found

@@ -13,6 +13,7 @@ from rapport.api.schemas import (
     MembersRead,
     MeRead,
     NetworkSettingsUpdate,
+    PasswordChange,
     ProfileRead,
     ProfileUpdate,
     RegisterCreate,
@@ -42,8 +43,14 @@ async def login(body: LoginCreate, ctx: Ctx) -> Json:
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(ctx: Ctx, token: Token, _: CurrentMember) -> Response:
-    await accounts.logout(ctx, token=token)
+async def logout(ctx: Ctx, token: Token, viewer: CurrentMember, everywhere: bool = False) -> Response:
+    await accounts.logout(ctx, viewer, token=token, everywhere=everywhere)
+    return Response(status_code=204)
+
+
+@router.post("/me/password", status_code=204)
+async def change_password(body: PasswordChange, ctx: Ctx, token: Token, viewer: CurrentMember) -> Response:
+    await accounts.change_password(ctx, viewer, token=token, current=body.current, new=body.new)
     return Response(status_code=204)
 
 
