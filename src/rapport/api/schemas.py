@@ -285,5 +285,5 @@ class ErrorRead(Shape):
 
 
 class PasswordChange(Shape):
-    current: str = Field(max_length=1000)
-    new: str = Field(max_length=1000)
+    current: Text = Field(max_length=1000)
+    new: Text = Field(max_length=1000)
