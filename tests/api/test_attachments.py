@@ -387,3 +387,31 @@ async def test_deleting_a_message_takes_its_files_out_of_everyones_view(api: Api
         assert (await api.get(who, only["url"])).status_code == 404
     assert (await api.get(bob, two["url"])).content == shared  # the blob another message names stays
     assert len(blob_files(api)) == 1
+
+
+async def test_limits_tell_a_client_what_the_server_will_refuse(api: Api) -> None:
+    r = await api.get(None, "/api/v1/limits")
+    assert r.status_code == 200
+    limits = r.json()
+    assert limits["max_attachment_bytes"] == LIMIT
+    assert limits["max_attachments_per_message"] == 10
+    assert limits["message_body_max"] == 8_000
+    assert "👍" in limits["reactions"]
+    assert {"exe", "bat"} <= set(limits["refused_extensions"])
+    # what it says is refused, is refused
+    alice = await api.register("alice")
+    assert (await upload(api, alice, b"hello", name="tool.exe")).status_code == 415
+    assert (await upload(api, alice, b"x" * (LIMIT + 1))).status_code == 413
+
+
+async def test_the_inbox_names_the_files_of_a_file_only_last_message(api: Api) -> None:
+    alice, bob = await api.register("alice"), await api.register("bob")
+    await api.connect(alice, bob)
+    cid = (await api.start(alice, bob)).json()["conversation"]["id"]
+    file = await uploaded(api, alice, b"%PDF-1.4\n%%EOF\n", name="report.pdf")
+    r = await api.post(alice, f"/api/v1/conversations/{cid}/messages", {"body": "", "attachments": [file["id"]]})
+    assert r.status_code == 201, r.text
+    listed = (await api.get(bob, "/api/v1/conversations")).json()["conversations"]
+    last = next(c for c in listed if c["id"] == cid)["last_message"]
+    assert last["body"] == ""
+    assert [a["name"] for a in last["attachments"]] == ["report.pdf"]

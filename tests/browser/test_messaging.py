@@ -201,9 +201,9 @@ def test_my_messages_can_be_edited_and_deleted_and_others_see_it_live(net: Netwo
     edited = page_b.get_by_test_id("message").filter(has_text="The review is on Tuesday")
     expect(edited).to_contain_text("(edited)")
 
-    page_a.once("dialog", lambda dialog: dialog.accept())
     wrong = page_a.get_by_test_id("message").filter(has_text="Wrong thread")
     wrong.hover()
     wrong.get_by_role("button", name="Delete message").click()
+    page_a.get_by_role("dialog", name="Delete this message?").get_by_role("button", name="Delete").click()
     expect(page_b.get_by_test_id("message").filter(has_text="This message was deleted.")).to_have_count(1)
     expect(page_b.get_by_test_id("message").filter(has_text="Wrong thread")).to_have_count(0)

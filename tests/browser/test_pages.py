@@ -141,7 +141,8 @@ def test_inbox_filters_archive_and_mark_unread(net: Network, open_app: Open) -> 
     page.get_by_role("button", name="All", exact=True).click()
     items.filter(has_text="Quarterly numbers").click()
     expect(page.get_by_test_id("message")).to_have_count(1)
-    page.get_by_role("button", name="Archive conversation").click()
+    page.get_by_role("button", name="Conversation actions").click()
+    page.get_by_role("menuitem", name="Archive conversation").click()
     expect(items).to_have_text([re.compile("Cleo Park")])
     page.get_by_role("button", name="Archived", exact=True).click()
     expect(items).to_have_text([re.compile("Ben Ortiz")])
@@ -149,5 +150,6 @@ def test_inbox_filters_archive_and_mark_unread(net: Network, open_app: Open) -> 
 
     page.get_by_role("button", name="All", exact=True).click()
     items.filter(has_text="Cleo Park").click()
-    page.get_by_role("button", name="Mark conversation as unread").click()
+    page.get_by_role("button", name="Conversation actions").click()
+    page.get_by_role("menuitem", name="Mark as unread").click()
     expect(items.filter(has_text="Cleo Park").get_by_test_id("unread-badge")).to_have_text("1")

@@ -84,6 +84,8 @@ _DANGEROUS_EXTENSIONS = frozenset(
         "so",
     ]
 )
+REFUSED_EXTENSIONS = _DANGEROUS_EXTENSIONS
+"""Extensions refused whatever the bytes: clients may refuse them before uploading."""
 
 _SIMPLE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),

@@ -270,12 +270,17 @@ async def last_messages(
     senders = {r.sender_id for r in rows.values() if r.sender_id and r.sender_id not in people}
     if senders:
         people = {**people, **await members.list_by_ids(conn, ids=senders)}
+    # Files only where a message has some, so that the inbox can say "📎 report.pdf".
+    with_files = [r.id for r in rows.values() if r.attachment_count and not r.deleted]
+    files = await attachment_service.for_messages(conn, with_files) if with_files else {}
     out: dict[ConversationId, dict[str, Any]] = {}
     for conversation, _participant in page:
         row = rows.get(conversation.last_message_id) if conversation.last_message_id else None
         if row is not None:
             reads = ReadView(delivered_through=0)
-            out[conversation.id] = message_json(row, viewer=viewer, members=people, reads=reads)
+            out[conversation.id] = message_json(
+                row, viewer=viewer, members=people, reads=reads, attachments=files.get(row.id, ())
+            )
             if row.sender_id == viewer:
                 out[conversation.id]["status"] = None
                 out[conversation.id]["read_by"] = None

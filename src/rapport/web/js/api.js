@@ -86,3 +86,30 @@ export function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   return `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
+
+// Additions used by the views of issue 14 (attachments, reactions, search, conversation menu, profile).
+Object.assign(api, {
+  limits: () => request('GET', '/limits'),
+  sendWith: (id, body, clientId, attachments) => request('POST', `/conversations/${id}/messages`, { body, client_id: clientId, attachments }),
+  react: (id, messageId, emoji, on) => request(on ? 'PUT' : 'DELETE', `/conversations/${id}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`),
+  search: (q, limit = 20) => request('GET', `/search${qs({ q, limit })}`),
+  deleteConversation: (id) => request('DELETE', `/conversations/${id}`),
+  block: (handle) => request('POST', '/blocks', { handle }),
+  unblock: (handle) => request('DELETE', `/blocks/${encodeURIComponent(handle)}`),
+  blocked: () => request('GET', '/blocks'),
+  updateProfile: (patch) => request('PATCH', '/me', patch),
+  setAvatar: (attachmentId) => request('PUT', '/me/avatar', { attachment_id: attachmentId }),
+});
+
+let limitsPromise = null;
+/** The server's limits (GET /limits), asked once; the documented defaults if it cannot be reached. */
+export function limits() {
+  limitsPromise ||= api.limits().catch(() => {
+    limitsPromise = null;
+    return {
+      max_attachment_bytes: 25 * 1024 * 1024, max_attachments_per_message: 10, message_body_max: 8000,
+      inmail_body_max: 2000, max_recipients: 50, reactions: ['👍', '❤️', '😂', '😮', '😢', '👏', '🎉', '💡'], refused_extensions: [],
+    };
+  });
+  return limitsPromise;
+}

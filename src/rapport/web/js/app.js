@@ -48,6 +48,7 @@ export const app = {
 
   async signIn(token) {
     auth.token = token;
+    this.focusInbox = true; // the inbox takes focus once it has loaded
     await boot();
   },
 
@@ -192,6 +193,8 @@ function route() {
       clear(layout.threadPane).append(app.thread.el);
       app.thread.load();
     }
+    const reveal = hash.match(/[?&]m=(\d+)/)?.[1];
+    if (reveal) app.thread.reveal(reveal); // opened from a search result
     layout.el.dataset.view = 'thread';
     app.inbox.setActive(m[1]);
     setTitle('Conversation');

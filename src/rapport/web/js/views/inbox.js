@@ -2,6 +2,8 @@
 
 import { api } from '../api.js';
 import { h, clear, avatar, icon, announce, shortTime, fullTime } from '../dom.js';
+import { filesPreview } from './attachments.js';
+import { SearchBox } from './search.js';
 
 const FILTERS = [
   ['all', 'All'],
@@ -16,7 +18,14 @@ export function otherParticipants(app, conversation) {
 }
 
 export function conversationTitle(app, conversation) {
-  return otherParticipants(app, conversation).map((p) => p.name || p.handle).join(', ');
+  if (conversation.title) return conversation.title;
+  return otherParticipants(app, conversation).map((p) => p.name || p.handle || 'Deleted member').join(', ');
+}
+
+/** A member's headline, or '' (never "null", "undefined" or blanks). */
+export function headlineOf(member) {
+  const text = typeof member?.headline === 'string' ? member.headline.trim() : '';
+  return text === 'null' || text === 'undefined' ? '' : text;
 }
 
 export class Inbox {
@@ -32,6 +41,7 @@ export class Inbox {
     this.list = h('ul', { class: 'conv-list', 'aria-label': 'Conversations', 'data-testid': 'conversation-list' });
     this.status = h('p', { class: 'inbox-status muted', role: 'status', 'aria-live': 'polite' });
     this.more = h('button', { type: 'button', class: 'btn btn-ghost btn-block', hidden: true, onclick: () => this.load(true) }, 'Load more');
+    this.search = new SearchBox(app);
     this.filterButtons = FILTERS.map(([value, label]) => h('button', {
       type: 'button',
       class: 'chip',
@@ -46,8 +56,10 @@ export class Inbox {
           type: 'button', class: 'btn btn-secondary btn-small', onclick: () => app.compose(), 'aria-haspopup': 'dialog',
         }, icon('compose'), 'New message'),
       ),
+      this.search.el,
       h('div', { class: 'filters', role: 'group', 'aria-label': 'Filter conversations' }, this.filterButtons),
       h('div', { class: 'conv-scroll' }, this.list, this.status, this.more),
+      this.search.results,
     );
   }
 
@@ -109,6 +121,10 @@ export class Inbox {
     this.status.textContent = convs.length ? '' : empty;
     if (this.filter === 'all') this.app.setUnreadTotal(convs.filter((c) => c.unread_count > 0 && !c.archived).length);
     this.setActive(this.activeId);
+    if (this.app.focusInbox) {
+      this.app.focusInbox = false;
+      (this.list.querySelector('a') || this.search.input).focus();
+    }
   }
 
   item(c) {
@@ -119,22 +135,23 @@ export class Inbox {
     let preview = '';
     if (last) {
       const mine = last.sender?.id === app.me.id;
-      const body = last.deleted ? 'Message deleted' : (last.body || (last.attachments?.length ? 'Attachment' : ''));
+      const body = last.deleted ? 'Message deleted' : (last.body || filesPreview(last.attachments) || '');
       preview = mine ? `You: ${body}` : body;
     }
     const unread = c.unread_count > 0;
+    const muted = c.muted ? h('span', { class: 'conv-muted', title: 'Muted' }, ' · Muted') : null;
     const label = `${title}${unread ? `, ${c.unread_count} unread` : ''}`;
     return h('li', { class: `conv-item${unread ? ' is-unread' : ''}`, dataset: { id: c.id, testid: 'conversation' } },
       h('a', { href: `#/c/${c.id}`, class: 'conv-link', 'aria-label': `${label}. ${preview}` },
         h('span', { class: 'conv-avatar' }, avatar(others[0], 'md')),
         h('span', { class: 'conv-main' },
           h('span', { class: 'conv-top' },
-            h('span', { class: 'conv-name' }, title),
+            h('span', { class: 'conv-name' }, title, muted),
             h('time', { class: 'conv-time', datetime: c.updated_at, title: fullTime(c.updated_at) }, shortTime(c.updated_at)),
           ),
           c.kind === 'inmail' ? h('span', { class: 'conv-subject' }, h('span', { class: 'tag' }, 'InMail'), ' ', c.subject || '') : null,
-          c.kind !== 'inmail' && others.length === 1 && others[0].headline
-            ? h('span', { class: 'conv-headline' }, others[0].headline) : null,
+          c.kind !== 'inmail' && others.length === 1 && headlineOf(others[0])
+            ? h('span', { class: 'conv-headline' }, headlineOf(others[0])) : null,
           h('span', { class: 'conv-bottom' },
             h('span', { class: 'conv-preview' }, preview),
             unread ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-hidden': 'true' }, String(c.unread_count)) : null,

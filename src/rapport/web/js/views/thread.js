@@ -5,13 +5,21 @@
 
 import { api, newClientId } from '../api.js';
 import { h, clear, avatar, icon, announce, clockTime, fullTime, dayLabel, toast } from '../dom.js';
-import { conversationTitle, otherParticipants } from './inbox.js';
+import { conversationTitle, otherParticipants, headlineOf } from './inbox.js';
+import { renderBody, attachCounter } from './richtext.js';
+import { renderAttachments, UploadTray, attachButton, acceptDroppedFiles } from './attachments.js';
+import { renderReactions, openReactionPicker, applyReaction } from './reactions.js';
+import { confirmDialog } from './dialogs.js';
+import { conversationMenu } from './conversation-menu.js';
 
 const PAGE = 30;
 const TYPING_SHOW_MS = 10000;
 const TYPING_REFRESH_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const EDIT_WINDOW_MS = 60 * 60 * 1000;
+const BODY_MAX = 8000;
+const FIND_PAGE = 200;
+const FIND_PAGES = 25;
 
 const num = (id) => Number(id);
 
@@ -32,6 +40,10 @@ export class Thread {
     this.typingIdle = null;
     this.amTyping = false;
     this.editing = null; // {id, draft} while one of my messages is being edited
+    this.expanded = new Set(); // ids of long messages unfolded with "See more"
+    this.activeRow = null; // id of the message row that is the list's one tab stop
+    this.highlighted = null; // id of a message opened from search
+    this.pendingReveal = null;
 
     this.titleEl = h('h2', { class: 'thread-title', id: `thread-title-${this.id}`, tabindex: '-1' }, 'Loading…');
     this.subEl = h('p', { class: 'thread-sub muted' });
@@ -53,27 +65,28 @@ export class Thread {
     this.sendBtn = h('button', { type: 'submit', class: 'btn btn-primary composer-send', disabled: true }, 'Send');
     this.hint = h('p', { class: 'composer-hint', id: `composer-hint-${this.id}` }, 'Enter to send · Shift+Enter for a new line');
     this.input.setAttribute('aria-describedby', this.hint.id);
-    this.archiveBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-icon', onclick: () => this.toggleArchived() }, icon('archive'));
-    this.unreadBtn = h('button', {
-      type: 'button', class: 'btn btn-ghost btn-icon', 'aria-label': 'Mark conversation as unread', title: 'Mark as unread',
-      onclick: () => this.markUnread(),
-    }, icon('unread'));
+    this.menu = conversationMenu(this);
+    this.tray = new UploadTray({ onChange: () => this.updateSendState(), announce });
+    const attach = attachButton((files) => this.tray.add(files));
+    this.counter = attachCounter(this.input, BODY_MAX);
     this.inmailBar = h('div', { class: 'inmail-actions', hidden: true });
     this.composerNote = h('p', { class: 'composer-note muted', hidden: true });
-    this.form = h('form', { class: 'composer' }, this.input, this.sendBtn);
+    this.form = h('form', { class: 'composer' }, attach.button, attach.input, this.input, this.sendBtn);
     this.el = h('div', { class: 'thread' },
       h('header', { class: 'thread-head' },
         h('a', { href: '#/inbox', class: 'btn btn-ghost btn-icon back-link', 'aria-label': 'Back to conversations' }, icon('back')),
         this.headAvatar,
         h('div', { class: 'thread-heading' }, this.titleEl, this.subEl),
-        h('div', { class: 'thread-actions' }, this.unreadBtn, this.archiveBtn),
+        h('div', { class: 'thread-actions' }, this.menu.el),
       ),
       this.scroller,
       this.typingEl,
       this.inmailBar,
       this.composerNote,
+      this.tray.el,
+      this.tray.problem,
       this.form,
-      this.hint,
+      h('div', { class: 'composer-foot' }, this.hint, this.counter.el),
     );
 
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.sendMessage(); });
@@ -82,10 +95,16 @@ export class Thread {
     });
     this.input.addEventListener('input', () => {
       this.autosize();
-      this.sendBtn.disabled = !this.input.value.trim();
+      this.updateSendState();
       this.onTypingInput();
     });
     this.input.addEventListener('blur', () => this.stopTyping());
+    acceptDroppedFiles(this.el, this.input, (files) => this.tray.add(files));
+    this.msgList.addEventListener('keydown', (e) => this.onListKey(e));
+    this.msgList.addEventListener('focusin', (e) => {
+      const row = e.target.closest?.('li[data-id]');
+      if (row && row.dataset.id !== this.activeRow) this.setActiveRow(row.dataset.id);
+    });
 
     // "On screen": at least half of the message, or (for a message taller than the pane)
     // at least half of the pane's height filled with it.
@@ -116,6 +135,13 @@ export class Thread {
     document.removeEventListener('visibilitychange', this.onVisibility);
     window.removeEventListener('focus', this.onVisibility);
     for (const t of this.typers.values()) clearTimeout(t.timer);
+    this.tray.clear();
+  }
+
+  updateSendState() {
+    const hasText = !!this.input.value.trim();
+    const files = this.tray.count > 0;
+    this.sendBtn.disabled = this.tray.busy || this.tray.failed || !(hasText || (files && this.tray.ids.length));
   }
 
   // ---- loading ----------------------------------------------------------------------
@@ -134,6 +160,7 @@ export class Thread {
       this.renderAll();
       this.scrollToBottom();
       this.startEl.hidden = !this.exhausted;
+      if (this.pendingReveal) { this.reveal(this.pendingReveal); return; }
       // Start watching the top only once the first page is in place.
       requestAnimationFrame(() => { if (!this.destroyed) this.topObserver.observe(this.sentinel); });
       // Desktop: ready to type. Phone: the list pane just disappeared, so move focus to the thread.
@@ -173,6 +200,29 @@ export class Thread {
     if (!this.exhausted && !this.destroyed && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 50);
   }
 
+  /** Open at one message (from search): page back until it is loaded, scroll to it, highlight it. */
+  async reveal(messageId) {
+    const id = String(messageId);
+    if (!this.conversation) { this.pendingReveal = id; return; }
+    this.pendingReveal = null;
+    for (let i = 0; i < FIND_PAGES && !this.messages.has(id) && !this.exhausted; i += 1) {
+      const oldest = Math.min(...[...this.messages.keys()].map(num));
+      let messages;
+      try { ({ messages } = await api.messages(this.id, String(oldest), FIND_PAGE)); } catch (err) { toast(err.message); return; }
+      if (this.destroyed) return;
+      for (const m of messages) this.messages.set(m.id, m);
+      this.exhausted = messages.length < FIND_PAGE;
+    }
+    this.startEl.hidden = !this.exhausted;
+    this.highlighted = this.messages.has(id) ? id : null;
+    this.renderAll();
+    const row = this.rows.get(id);
+    if (!row) { toast('That message is no longer in this conversation.'); return; }
+    this.setActiveRow(id);
+    row.scrollIntoView({ block: 'center' });
+    row.focus({ preventScroll: true });
+  }
+
   async onReconnect() {
     // After a drop the WebSocket replays missed events; refresh receipts of loaded messages too.
     if (!this.conversation || this.destroyed) return;
@@ -194,20 +244,20 @@ export class Thread {
     this.titleEl.textContent = conversationTitle(this.app, c);
     clear(this.headAvatar).append(avatar(others[0], 'md'));
     const bits = [];
+    const headline = others.length === 1 ? headlineOf(others[0]) : '';
     if (c.kind === 'inmail') bits.push(`InMail${c.subject ? ` · ${c.subject}` : ''}`);
-    else if (others.length === 1 && others[0].headline) bits.push(others[0].headline);
+    else if (headline) bits.push(headline);
     else if (others.length > 1) bits.push(`${others.length + 1} participants`);
+    if (c.muted) bits.push('Muted');
     this.subEl.textContent = bits.join(' · ');
     this.subEl.hidden = !bits.length;
-    const archiveLabel = c.archived ? 'Move conversation to inbox' : 'Archive conversation';
-    this.archiveBtn.setAttribute('aria-label', archiveLabel);
-    this.archiveBtn.title = archiveLabel;
-    clear(this.startEl).append(
+    // Element.append would write a null child as the text "null": leave it out instead.
+    clear(this.startEl).append(...[
       avatar(others[0], 'lg'),
       h('p', { class: 'strong' }, conversationTitle(this.app, c)),
-      others.length === 1 && others[0].headline ? h('p', { class: 'muted' }, others[0].headline) : null,
+      headline ? h('p', { class: 'muted' }, headline) : null,
       h('p', { class: 'muted' }, c.kind === 'inmail' ? 'This InMail started the conversation.' : 'This is the start of your conversation.'),
-    );
+    ].filter(Boolean));
     this.renderInmailBar();
   }
 
@@ -236,18 +286,6 @@ export class Thread {
     } catch (err) { toast(err.message); }
   }
 
-  async toggleArchived() {
-    const archived = !this.conversation?.archived;
-    try {
-      const { conversation } = await api.patchConversation(this.id, { archived });
-      this.conversation = conversation;
-      this.renderHead();
-      toast(archived ? 'Conversation archived.' : 'Conversation moved to your inbox.');
-      this.app.inbox?.scheduleReload();
-      if (archived) this.app.navigate('#/inbox');
-    } catch (err) { toast(err.message); }
-  }
-
   async markUnread() {
     try {
       await api.patchConversation(this.id, { unread: true });
@@ -262,37 +300,86 @@ export class Thread {
   }
 
   renderAll() {
-    // Rows are rebuilt: remember what had focus inside them (a tool button, the editor) to restore it.
+    // Rows are rebuilt: remember what had focus inside them (a tool button, the editor, the row) to restore it.
     const active = document.activeElement;
-    const focusKey = active?.dataset?.focusKey && this.msgList.contains(active)
-      ? { id: active.closest('[data-id]')?.dataset.id, key: active.dataset.focusKey, start: active.selectionStart, end: active.selectionEnd }
+    const inList = active && this.msgList.contains(active);
+    const focusKey = inList
+      ? {
+        id: active.closest('[data-id]')?.dataset.id,
+        key: active.dataset?.focusKey || (active.matches('li[data-id]') ? 'row' : null),
+        start: active.selectionStart,
+        end: active.selectionEnd,
+      }
       : null;
     const list = this.sorted();
     const keep = new Set(list.map((m) => m.id));
     for (const [id, row] of this.rows) if (!keep.has(id)) { this.readObserver.unobserve(row); row.remove(); this.rows.delete(id); }
+    if (!keep.has(this.activeRow)) this.activeRow = null;
     clear(this.msgList);
     let prev = null;
     for (const m of list) {
       if (!prev || dayLabel(prev.created_at) !== dayLabel(m.created_at)) {
         this.msgList.append(h('li', { class: 'day-sep', role: 'presentation' }, h('span', {}, dayLabel(m.created_at))));
       }
-      let row = this.rows.get(m.id);
-      const fresh = this.renderRow(m, prev);
-      if (row) { this.readObserver.unobserve(row); }
-      row = fresh;
+      const old = this.rows.get(m.id);
+      if (old) this.readObserver.unobserve(old);
+      const row = this.renderRow(m, prev);
       this.rows.set(m.id, row);
       this.msgList.append(row);
       if (m.sender?.id !== this.app.me.id && !m.deleted) this.readObserver.observe(row);
       prev = m;
     }
+    // One tab stop for the whole list: the active row (the newest unless the member moved).
+    const last = list[list.length - 1];
+    this.setActiveRow(this.activeRow || last?.id || null);
     this.renderStatus();
-    if (focusKey) {
-      const el = this.rows.get(focusKey.id)?.querySelector(`[data-focus-key="${focusKey.key}"]`);
+    if (focusKey?.key) {
+      const row = this.rows.get(focusKey.id);
+      const el = focusKey.key === 'row' ? row : row?.querySelector(`[data-focus-key="${focusKey.key}"]`);
       if (el) {
         el.focus({ preventScroll: true });
         if (typeof focusKey.start === 'number' && el.setSelectionRange) el.setSelectionRange(focusKey.start, focusKey.end);
       }
     }
+  }
+
+  /** Make one message row the list's tab stop (roving tabindex). */
+  setActiveRow(id) {
+    this.activeRow = id;
+    for (const [rid, row] of this.rows) row.tabIndex = rid === id ? 0 : -1;
+  }
+
+  /** Up/Down (and Home/End) move through the messages; Left/Right through one message's tools. */
+  onListKey(e) {
+    if (e.target.closest('.edit-form, .reaction-picker')) return;
+    const toolbar = e.target.closest('[role="toolbar"]');
+    if (toolbar && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {
+      const tools = [...toolbar.querySelectorAll('button')];
+      const i = tools.indexOf(e.target);
+      const next = tools[(i + (e.key === 'ArrowRight' ? 1 : -1) + tools.length) % tools.length];
+      for (const t of tools) t.tabIndex = t === next ? 0 : -1;
+      next.focus();
+      e.preventDefault();
+      return;
+    }
+    const ids = [...this.rows.keys()].sort((a, b) => num(a) - num(b));
+    const row = e.target.closest('li[data-id]');
+    if (!row) return;
+    const i = ids.indexOf(row.dataset.id);
+    const to = { ArrowUp: i - 1, ArrowDown: i + 1, Home: 0, End: ids.length - 1 }[e.key];
+    if (to === undefined || to < 0 || to >= ids.length) return;
+    e.preventDefault();
+    this.setActiveRow(ids[to]);
+    const target = this.rows.get(ids[to]);
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: 'nearest' });
+    if (to === 0) this.loadOlder();
+  }
+
+  peopleByHandle() {
+    const people = new Map();
+    for (const p of this.conversation?.participants || []) if (p.handle) people.set(p.handle, p);
+    return people;
   }
 
   renderRow(m, prev) {
@@ -302,41 +389,71 @@ export class Thread {
       && dayLabel(prev.created_at) === dayLabel(m.created_at);
     const body = m.deleted
       ? h('p', { class: 'msg-body msg-deleted' }, 'This message was deleted.')
-      : h('p', { class: 'msg-body' }, m.body);
+      : m.body ? renderBody(m.id, m.body, this.expanded) : null;
+    const files = m.deleted ? null : renderAttachments(m.attachments);
     const editing = this.editing?.id === m.id && !m.deleted;
-    const tools = mine && !m.deleted && !m.pending && !editing ? this.renderTools(m) : null;
+    const tools = !m.deleted && !m.pending && !editing ? this.renderTools(m, mine) : null;
+    const senderName = mine ? 'You' : (m.sender?.name || m.sender?.handle || 'Deleted member');
     return h('li', {
-      class: `msg${mine ? ' msg-mine' : ' msg-theirs'}${grouped ? ' msg-grouped' : ''}${m.pending ? ' msg-pending' : ''}`,
+      class: `msg${mine ? ' msg-mine' : ' msg-theirs'}${grouped ? ' msg-grouped' : ''}${m.pending ? ' msg-pending' : ''}${this.highlighted === m.id ? ' is-highlighted' : ''}`,
       dataset: { id: m.id, testid: 'message' },
+      tabindex: '-1',
+      'aria-label': `${senderName}, ${clockTime(m.created_at)}`,
     },
       !mine ? h('span', { class: 'msg-avatar' }, grouped ? null : avatar(m.sender, 'sm')) : null,
       h('div', { class: 'msg-content' },
         grouped ? null : h('div', { class: 'msg-meta' },
-          h('span', { class: 'msg-sender' }, mine ? 'You' : (m.sender?.name || m.sender?.handle || '')),
+          h('span', { class: 'msg-sender' }, senderName),
           h('time', { datetime: m.created_at, title: fullTime(m.created_at) }, clockTime(m.created_at)),
         ),
         editing ? this.renderEditor(m) : h('div', { class: 'bubble-row' },
           tools,
-          h('div', { class: 'bubble' }, body, m.edited_at && !m.deleted ? h('span', { class: 'edited' }, ' (edited)') : null)),
+          h('div', { class: `bubble${body ? '' : ' bubble-files'}` },
+            body, m.edited_at && !m.deleted ? h('span', { class: 'edited' }, ' (edited)') : null, files)),
+        m.deleted ? null : renderReactions(m, this.app, this.peopleByHandle(), (emoji, on) => this.react(m, emoji, on)),
         mine ? h('div', { class: 'msg-status', dataset: { testid: 'receipt-slot' } }) : null,
       ),
     );
   }
 
-  // ---- editing and deleting my own messages (edits are allowed for 60 minutes) -------
+  // ---- the tools of a message: react to any; edit (60 minutes) and delete my own ------
+  // One tab stop per message: the toolbar's current button; Left/Right move inside it.
 
-  renderTools(m) {
-    const editable = Date.now() - new Date(m.created_at).getTime() < EDIT_WINDOW_MS;
-    return h('div', { class: 'msg-tools' },
+  renderTools(m, mine) {
+    const editable = mine && Date.now() - new Date(m.created_at).getTime() < EDIT_WINDOW_MS;
+    const react = h('button', {
+      type: 'button', class: 'btn btn-ghost btn-icon btn-tiny', 'aria-label': 'React', title: 'React',
+      'aria-haspopup': 'true', 'aria-expanded': 'false', dataset: { focusKey: 'react' },
+    }, icon('smile'));
+    react.addEventListener('click', () => openReactionPicker(react, this.messages.get(m.id) || m, this.app, (emoji, on) => this.react(m, emoji, on)));
+    const buttons = [
+      react,
       editable ? h('button', {
         type: 'button', class: 'btn btn-ghost btn-icon btn-tiny', 'aria-label': 'Edit message', title: 'Edit',
         dataset: { focusKey: 'edit' }, onclick: () => this.startEdit(m),
       }, icon('compose')) : null,
-      h('button', {
+      mine ? h('button', {
         type: 'button', class: 'btn btn-ghost btn-icon btn-tiny', 'aria-label': 'Delete message', title: 'Delete',
         dataset: { focusKey: 'delete' }, onclick: () => this.deleteMessage(m),
-      }, icon('trash')),
-    );
+      }, icon('trash')) : null,
+    ].filter(Boolean);
+    buttons.forEach((b, i) => { b.tabIndex = i === 0 ? 0 : -1; });
+    return h('div', { class: 'msg-tools', role: 'toolbar', 'aria-label': 'Message actions' }, buttons);
+  }
+
+  async react(m, emoji, on) {
+    const current = this.messages.get(m.id);
+    if (!current) return;
+    this.messages.set(m.id, applyReaction(current, { member: this.app.me.handle, emoji, on }));
+    this.renderAll();
+    try {
+      await api.react(this.id, m.id, emoji, on);
+    } catch (err) {
+      const now = this.messages.get(m.id);
+      if (now) this.messages.set(m.id, applyReaction(now, { member: this.app.me.handle, emoji, on: !on }));
+      this.renderAll();
+      toast(err.message);
+    }
   }
 
   renderEditor(m) {
@@ -388,7 +505,13 @@ export class Thread {
   }
 
   async deleteMessage(m) {
-    if (!window.confirm('Delete this message for everyone in the conversation?')) return;
+    const ok = await confirmDialog({
+      title: 'Delete this message?',
+      text: 'It is removed for everyone in the conversation, with its files. This cannot be undone.',
+      confirm: 'Delete',
+      danger: true,
+    });
+    if (!ok) return;
     try {
       await api.deleteMessage(this.id, m.id);
       const current = this.messages.get(m.id);
@@ -482,37 +605,50 @@ export class Thread {
 
   async sendMessage() {
     const body = this.input.value.trim();
-    if (!body || this.destroyed) return;
+    if (this.destroyed || this.sending || this.tray.busy || this.tray.failed) return;
+    const files = this.tray.items.filter((it) => it.state === 'done').map((it) => it.attachment);
+    if (!body && !files.length) return;
     this.stopTyping();
-    const clientId = newClientId();
-    const tempId = `tmp-${clientId}`;
+    // A retry of a send that failed on the network reuses its client id: the server keeps one copy.
+    const clientId = this.failedSend?.body === body && this.failedSend?.files === files.map((f) => f.id).join() ? this.failedSend.clientId : newClientId();
     const pending = {
-      id: tempId, pending: true, conversation_id: this.id, sender: this.app.me, body,
-      created_at: new Date().toISOString(), status: 'sent', read_by: [], attachments: [], client_id: clientId,
+      pending: true, conversation_id: this.id, sender: this.app.me, body,
+      created_at: new Date().toISOString(), status: 'sent', read_by: [], attachments: files, client_id: clientId, reactions: [],
     };
-    // Temp ids sort last (NaN handling): give them a big number.
+    // Temp ids sort last: give them a big number.
     pending.id = String(Number.MAX_SAFE_INTEGER - this.messages.size);
     const placeholderId = pending.id;
     this.messages.set(placeholderId, pending);
+    this.sending = true;
     this.renderAll();
     this.scrollToBottom();
     this.input.value = '';
     this.sendBtn.disabled = true;
+    this.tray.el.hidden = true;
     this.autosize();
     try {
-      const { message } = await api.send(this.id, body, clientId);
+      const { message } = await api.sendWith(this.id, body, clientId, files.map((f) => f.id));
       this.messages.delete(placeholderId);
       if (!this.messages.has(message.id)) this.messages.set(message.id, message);
       this.composerNote.hidden = true;
+      this.failedSend = null;
+      this.tray.clear();
     } catch (err) {
+      // Nothing typed is lost: the text and the files go back into the composer.
       this.messages.delete(placeholderId);
-      this.input.value = body;
-      this.composerNote.textContent = err.message;
+      if (!this.input.value) this.input.value = body;
+      this.failedSend = { body, files: files.map((f) => f.id).join(), clientId };
+      this.tray.el.hidden = !this.tray.count;
+      this.composerNote.textContent = err.status === 0 ? 'Not sent: cannot reach the server. Your message is still here; press Send to try again.' : `Not sent: ${err.message}`;
       this.composerNote.hidden = false;
       this.composerNote.setAttribute('role', 'alert');
+    } finally {
+      this.sending = false;
     }
     if (this.destroyed) return;
-    this.sendBtn.disabled = !this.input.value.trim();
+    this.counter.update();
+    this.autosize();
+    this.updateSendState();
     this.renderAll();
     this.renderInmailBar();
     this.scrollToBottom();
@@ -544,7 +680,6 @@ export class Thread {
     clearTimeout(this.typingIdle);
     if (!this.amTyping) return;
     this.amTyping = false;
-    this.editing = null; // {id, draft} while one of my messages is being edited
     this.sendTyping(false);
   }
 
@@ -603,6 +738,13 @@ export class Thread {
         this.merge(m);
         this.renderAll();
         if (nearBottom || m.sender?.id === meId) this.scrollToBottom();
+        break;
+      }
+      case 'message.reaction': {
+        const m = this.messages.get(String(ev.message_id));
+        if (!m) return; // applying twice changes nothing: my own echo is harmless
+        this.messages.set(m.id, applyReaction(m, ev));
+        this.renderAll();
         break;
       }
       case 'message.deleted': {
