@@ -160,12 +160,12 @@ export class Thread {
       this.renderAll();
       this.scrollToBottom();
       this.startEl.hidden = !this.exhausted;
-      if (this.pendingReveal) { this.reveal(this.pendingReveal); return; }
       // Start watching the top only once the first page is in place.
       requestAnimationFrame(() => { if (!this.destroyed) this.topObserver.observe(this.sentinel); });
       // Desktop: ready to type. Phone: the list pane just disappeared, so move focus to the thread.
       if (window.matchMedia('(min-width: 761px)').matches) this.input.focus({ preventScroll: true });
       else this.titleEl.focus({ preventScroll: true });
+      if (this.pendingReveal) this.reveal(this.pendingReveal); // opened from a search result
     } catch (err) {
       if (this.destroyed) return;
       this.titleEl.textContent = 'Conversation unavailable';
