@@ -6,7 +6,7 @@ database (tests/servers.py says where, and what happens when the server is missi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import pytest
 from rapport.api.app import create_app
 from rapport.clock import FakeClock
 from rapport.settings import Settings
+from tests.seaweed import SeaweedFS, start_seaweedfs
 from tests.servers import create_pg_database, drop_pg_database, require_postgres
 
 ADMIN = "test-admin-token"
@@ -142,3 +143,19 @@ async def app(tmp_path: Path, clock: FakeClock, database_url: str) -> AsyncItera
 async def api(app: Any) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield Api(client, app)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS (S3 API on loopback) for the whole session, started on first use."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def s3_bucket(seaweedfs: SeaweedFS) -> str:
+    """A new, empty bucket for one test."""
+    return await seaweedfs.new_bucket()

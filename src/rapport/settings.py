@@ -46,6 +46,13 @@ class Settings:
     """How long the member's last message waits for a reply before a follow-up is suggested."""
     group_messages_per_month: int = 15
     """New group-member conversations a member may start per UTC calendar month."""
+    s3_bucket: str | None = None
+    """When set, attachment contents and thumbnails live in this bucket, not under the data directory."""
+    s3_endpoint: str | None = None
+    """Any S3-compatible store (`http://127.0.0.1:8333`); unset means AWS itself."""
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = field(default=None, repr=False)
+    s3_region: str = "us-east-1"
 
     @property
     def resolved_database_url(self) -> str:
@@ -79,6 +86,11 @@ class Settings:
             follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),
             group_messages_per_month=max(0, int(env.get("RAPPORT_GROUP_MESSAGES_PER_MONTH") or 15)),
             token_cache_seconds=float(env.get("RAPPORT_TOKEN_CACHE_SECONDS") or 30),
+            s3_bucket=env.get("RAPPORT_S3_BUCKET") or None,
+            s3_endpoint=env.get("RAPPORT_S3_ENDPOINT") or None,
+            s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY") or None,
+            s3_secret_key=env.get("RAPPORT_S3_SECRET_KEY") or None,
+            s3_region=env.get("RAPPORT_S3_REGION") or "us-east-1",
         )
 
     def with_(self, **changes: object) -> Settings:

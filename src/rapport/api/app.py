@@ -34,6 +34,7 @@ from rapport.services.context import Context, NetworkSwitches
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
+from rapport.store.blobs import blob_store
 from rapport.store.dialect import Database
 from rapport.store.migrate import upgrade
 
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             jobs=runner,
             sessions=sessions,
         )
+        ctx.blob_store = blob_store(settings)
+        await ctx.blob_store.start()
         app.state.ctx = ctx
         # Every job kind's handler is registered here, before the runner starts.
         if settings.jobs_enabled:
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         finally:
             await runner.stop()
             await stop_sweeper()
+            await ctx.blob_store.aclose()
             ctx.typing.close()
             await bus.close()
             await db.dispose()

@@ -18,6 +18,7 @@ from rapport.domain.errors import (
     NotPermitted,
     TooLarge,
     Unauthorized,
+    Unavailable,
     Unsupported,
 )
 
@@ -32,6 +33,7 @@ STATUS: dict[type[DomainError], int] = {
     Unsupported: 415,
     Invalid: 422,
     LimitExceeded: 429,
+    Unavailable: 503,
 }
 
 
@@ -54,6 +56,8 @@ def install(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, Unavailable):
+            headers["Retry-After"] = "30"
         return Json(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)

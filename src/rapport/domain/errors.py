@@ -65,3 +65,9 @@ class Unsupported(DomainError):
     """A kind of content the server does not take (an executable offered as an attachment)."""
 
     code = "unsupported"
+
+
+class Unavailable(DomainError):
+    """A part the server depends on (the attachment store) cannot be reached right now: try again later."""
+
+    code = "unavailable"

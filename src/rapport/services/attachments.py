@@ -1,6 +1,6 @@
 """Files attached to messages: upload, claim by a message, download, thumbnails and cleanup.
 
-An upload is streamed to a temporary file, counted and hashed as it arrives (never held in
+An upload is streamed to a temporary file (or object), counted and hashed as it arrives (never held in
 memory), sniffed from its first bytes (domain.files decides what is accepted), recorded, and
 only then kept in the content-addressed blob store. A message claims its sender's unattached
 uploads; uploads nobody claims are swept after a grace period, and a blob is removed once no
@@ -37,7 +37,10 @@ SWEEP_INTERVAL = 3600.0
 
 
 def blobs(ctx: Context) -> BlobStore:
-    return blob_store(ctx.settings.attachments_dir)
+    """The server's one blob store (one S3 client per process, not one per request)."""
+    if ctx.blob_store is None:
+        ctx.blob_store = blob_store(ctx.settings)
+    return ctx.blob_store
 
 
 def attachment_json(row: AttachmentRow) -> dict[str, Any]:
@@ -79,7 +82,13 @@ async def upload(ctx: Context, owner: Member, *, name: str, chunks: AsyncIterato
                 content_type=kind.content_type,
                 at=uow.now,
             )
-        await store_.keep(staged)  # after the commit: a blob on disk always has a row
+        try:
+            await store_.keep(staged)  # after the commit: a kept blob always has a row
+        except Exception:
+            # The store failed (S3 unreachable): the row must not outlive the bytes it names.
+            async with UnitOfWork(ctx) as uow:
+                await store.remove(uow.conn, attachment_id=row.id)
+            raise
     except BaseException:
         await staged.discard()
         raise

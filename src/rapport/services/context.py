@@ -14,6 +14,7 @@ from rapport.jobs import JobRunner
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
+from rapport.store.blobs import BlobStore
 from rapport.store.dialect import Database
 from rapport.store.tables import network_settings
 
@@ -51,3 +52,5 @@ class Context:
     jobs: JobRunner | None = None
     """This process's job runner (rapport.jobs); None where no jobs run (CLI tools)."""
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(cache_seconds=0))
+    blob_store: BlobStore | None = None
+    """Attachment contents (local or S3): opened by the lifespan, else on first use."""

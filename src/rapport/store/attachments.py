@@ -125,6 +125,11 @@ async def delete_for_message(conn: AsyncConnection, *, message_id: int) -> set[s
     return set(keys.scalars())
 
 
+async def remove(conn: AsyncConnection, *, attachment_id: int) -> None:
+    """Forget one upload (its bytes could not be kept)."""
+    await conn.execute(delete(attachments).where(attachments.c.id == attachment_id))
+
+
 async def delete_unclaimed(conn: AsyncConnection, *, created_before: datetime) -> set[str]:
     """Remove uploads no message claimed since before `created_before`; returns their blob keys."""
     keys = await conn.execute(

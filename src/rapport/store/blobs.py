@@ -1,9 +1,10 @@
 """File contents, stored once per distinct content under its SHA-256, behind a small interface.
 
-`LocalBlobStore` keeps them under the data directory; another store (S3) would implement the
-same few methods. Uploads are first staged (streamed to a temporary file, hashed and counted
-as they arrive) and kept only once their database row is committed, so a blob on disk always
-has had a row; `remove_unless` takes care of the reverse race (see there).
+`LocalBlobStore` keeps them under the data directory; `S3BlobStore` (store/s3blobs.py) in a
+bucket of any S3-compatible store, with the same few methods. Uploads are first staged
+(streamed to a temporary file, hashed and counted as they arrive) and kept only once their
+database row is committed, so a kept blob always has had a row; `remove_unless` takes care of
+the reverse race (see there).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from rapport.settings import Settings
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 WRITE_BUFFER = 1024 * 1024
@@ -26,16 +30,19 @@ STALE_SECONDS = 24 * 3600
 
 
 class Staged:
-    """An upload being received: written to a temporary file, hashed and counted as it comes."""
+    """An upload being received: hashed and counted as it comes, its bytes passed on in batches.
 
-    def __init__(self, path: Path, *, head_bytes: int) -> None:
-        self.path = path
+    Subclasses say where a batch goes (`_put`) and what finishing or discarding means.
+    """
+
+    batch_bytes = WRITE_BUFFER
+
+    def __init__(self, *, head_bytes: int) -> None:
         self.size = 0
         self.head = b""
         self._head_bytes = head_bytes
         self._hash = hashlib.sha256()
         self._buffer = bytearray()
-        self._file: BinaryIO | None = None
 
     @property
     def sha256(self) -> str:
@@ -47,13 +54,35 @@ class Staged:
         if len(self.head) < self._head_bytes:
             self.head += chunk[: self._head_bytes - len(self.head)]
         self._buffer += chunk
-        if len(self._buffer) >= WRITE_BUFFER:
+        if len(self._buffer) >= self.batch_bytes:
             await self._flush()
 
     async def _flush(self) -> None:
+        data, self._buffer = bytes(self._buffer), bytearray()
+        await self._put(data)
+
+    async def _put(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def finish(self) -> None:
+        """Everything received is durably staged."""
+        raise NotImplementedError
+
+    async def discard(self) -> None:
+        raise NotImplementedError
+
+
+class FileStaged(Staged):
+    """Staged in a temporary file under the data directory."""
+
+    def __init__(self, path: Path, *, head_bytes: int) -> None:
+        super().__init__(head_bytes=head_bytes)
+        self.path = path
+        self._file: BinaryIO | None = None
+
+    async def _put(self, data: bytes) -> None:
         if self._file is None:
             self._file = await asyncio.to_thread(self.path.open, "wb")
-        data, self._buffer = bytes(self._buffer), bytearray()
         await asyncio.to_thread(self._file.write, data)
 
     async def finish(self) -> None:
@@ -76,6 +105,12 @@ class Staged:
 
 
 class BlobStore(Protocol):
+    async def start(self) -> None:
+        """Get ready to serve; a store that cannot be reached says so in the log, and does not raise."""
+        ...
+
+    async def aclose(self) -> None: ...
+
     def stage(self, *, head_bytes: int) -> Staged: ...
 
     async def keep(self, staged: Staged) -> None: ...
@@ -92,7 +127,9 @@ class BlobStore(Protocol):
 
     async def keys(self) -> list[str]: ...
 
-    async def tidy(self) -> None: ...
+    async def tidy(self, *, now: float | None = None) -> None:
+        """Remove what crashed uploads or removals left behind, once older than a day (`now`: for tests)."""
+        ...
 
 
 class LocalBlobStore:
@@ -107,12 +144,19 @@ class LocalBlobStore:
             raise ValueError("blob keys are SHA-256 hex digests")
         return self.root / key[:2] / key[2:4] / key
 
+    async def start(self) -> None:
+        await asyncio.to_thread(self.tmp.mkdir, parents=True, exist_ok=True)
+
+    async def aclose(self) -> None:
+        pass
+
     def stage(self, *, head_bytes: int) -> Staged:
         self.tmp.mkdir(parents=True, exist_ok=True)
-        return Staged(self.tmp / f"{uuid.uuid4().hex}.part", head_bytes=head_bytes)
+        return FileStaged(self.tmp / f"{uuid.uuid4().hex}.part", head_bytes=head_bytes)
 
     async def keep(self, staged: Staged) -> None:
         """Move a finished upload into place; an equal blob already there is simply replaced."""
+        assert isinstance(staged, FileStaged)
         target = self._path(staged.sha256)
 
         def move() -> None:
@@ -197,11 +241,11 @@ class LocalBlobStore:
 
         return await asyncio.to_thread(scan)
 
-    async def tidy(self) -> None:
+    async def tidy(self, *, now: float | None = None) -> None:
         """Remove temporary files a crashed upload or removal left behind (older than a day)."""
+        cutoff = (time.time() if now is None else now) - STALE_SECONDS
 
         def scan() -> None:
-            cutoff = time.time() - STALE_SECONDS
             debris = [*self.tmp.glob("*.part"), *self.root.glob("??/??/*.gone")] if self.root.is_dir() else []
             for path in debris:
                 with contextlib.suppress(FileNotFoundError):
@@ -211,6 +255,13 @@ class LocalBlobStore:
         await asyncio.to_thread(scan)
 
 
-def blob_store(attachments_dir: Path) -> BlobStore:
-    """The blob store configured for this server (local files today; an S3 store would plug in here)."""
-    return LocalBlobStore(attachments_dir)
+def blob_store(settings: Settings) -> BlobStore:
+    """The blob store configured for this server: the S3 bucket when one is named, else local files.
+
+    The S3 client library is imported only then, so a server on local files never loads it.
+    """
+    if settings.s3_bucket:
+        from rapport.store.s3blobs import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return LocalBlobStore(settings.attachments_dir)

@@ -1,0 +1,162 @@
+"""Attachments kept in an S3 bucket (SeaweedFS), through the HTTP API: same contract as on local
+disk, nothing on the local disk, and a store that cannot be reached answers 503, never 500."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from tests.api.test_accounts import error_code
+from tests.api.test_attachments import png, send, thread, upload, uploaded
+from tests.conftest import Api, make_settings
+from tests.seaweed import SeaweedFS
+
+from rapport.api.app import create_app
+from rapport.clock import FakeClock
+from rapport.services import attachments as attachment_service
+from rapport.store.s3blobs import PART_BYTES
+from rapport.store.tables import attachments
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, clock: FakeClock, database_url: str, seaweedfs: SeaweedFS, s3_bucket: str
+) -> AsyncIterator[Any]:
+    settings = make_settings(tmp_path, database_url=database_url, **seaweedfs.settings(s3_bucket))
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def local_files(api: Api) -> list[Path]:
+    root = api.ctx.settings.attachments_dir
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def blob_objects(seaweedfs: SeaweedFS, bucket: str) -> dict[str, int]:
+    return await seaweedfs.objects(bucket, "blobs/")
+
+
+async def test_files_live_in_the_bucket_and_downloads_keep_their_authorisation(
+    api: Api, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    alice, bob, carol, cid = await thread(api)
+    small = await uploaded(api, alice, b"quarterly numbers", "numbers.txt")
+    big_bytes = b"OggS" + os.urandom(2 * PART_BYTES + 1000)  # streamed as a multipart upload
+    big = await uploaded(api, alice, big_bytes, "voice.ogg")
+    assert big["size"] == len(big_bytes)
+    assert (await send(api, alice, cid, [small["id"], big["id"]])).status_code == 201
+    r = await api.get(bob, big["url"])
+    assert (r.status_code, r.content) == (200, big_bytes)
+    r = await api.client.get(big["url"], headers={**bob.auth, "Range": f"bytes={PART_BYTES - 2}-{PART_BYTES + 1}"})
+    assert r.status_code == 206
+    assert r.content == big_bytes[PART_BYTES - 2 : PART_BYTES + 2]
+    assert r.headers["content-range"] == f"bytes {PART_BYTES - 2}-{PART_BYTES + 1}/{len(big_bytes)}"
+    assert (await api.get(bob, small["url"])).content == b"quarterly numbers"
+    for who in (carol, None):
+        r = await api.get(who, big["url"])
+        assert r.status_code == (404 if who else 401)
+    assert error_code(await api.get(carol, small["url"])) == "attachment_not_found"
+    objects = await blob_objects(seaweedfs, s3_bucket)
+    assert sorted(objects.values()) == sorted([len(b"quarterly numbers"), len(big_bytes)])
+    assert await seaweedfs.objects(s3_bucket, "tmp/") == {}
+    assert local_files(api) == []
+
+
+async def test_thumbnails_are_kept_beside_the_object(api: Api, seaweedfs: SeaweedFS, s3_bucket: str) -> None:
+    alice, bob, _carol, cid = await thread(api)
+    image = await uploaded(api, alice, png(), "pic.png")
+    await send(api, alice, cid, [image["id"]])
+    first = await api.get(bob, image["thumbnail_url"])
+    assert first.status_code == 200
+    objects = await blob_objects(seaweedfs, s3_bucket)
+    thumbs = [key for key in objects if key.endswith(".thumb")]
+    assert len(thumbs) == 1
+    assert await seaweedfs.get(s3_bucket, thumbs[0]) == first.content
+    assert (await api.get(bob, image["thumbnail_url"])).content == first.content
+    assert local_files(api) == []
+
+
+async def test_objects_leave_the_bucket_after_the_last_reference_and_the_sweep(
+    api: Api, clock: FakeClock, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    alice, bob, _carol, cid = await thread(api)
+    shared = await uploaded(api, alice, b"same bytes twice", "one.txt")
+    again = await uploaded(api, alice, b"same bytes twice", "two.txt")
+    first = (await send(api, alice, cid, [shared["id"]])).json()["message"]
+    await send(api, alice, cid, [again["id"]])
+    orphan = await uploaded(api, alice, b"never attached")
+    assert len(await blob_objects(seaweedfs, s3_bucket)) == 2
+    assert (await api.delete(alice, f"/api/v1/conversations/{cid}/messages/{first['id']}")).status_code == 204
+    assert len(await blob_objects(seaweedfs, s3_bucket)) == 2  # the other message still names the bytes
+    assert (await api.get(bob, again["url"])).content == b"same bytes twice"
+    clock.advance(timedelta(hours=25))
+    assert await attachment_service.sweep(api.ctx) == 1
+    assert (await api.get(alice, orphan["url"])).status_code == 404
+    assert len(await blob_objects(seaweedfs, s3_bucket)) == 1
+    async with seaweedfs.client() as s3:  # an object no row names, left by a crash
+        await s3.put_object(Bucket=s3_bucket, Key="blobs/ab/cd/abcd" + "0" * 60, Body=b"stray")
+    assert await attachment_service.sweep(api.ctx) == 1
+    assert len(await blob_objects(seaweedfs, s3_bucket)) == 1
+
+
+async def test_a_download_whose_object_vanished_is_404_and_logged(
+    api: Api, seaweedfs: SeaweedFS, s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob, _carol, cid = await thread(api)
+    f = await uploaded(api, alice, b"soon gone")
+    await send(api, alice, cid, [f["id"]])
+    async with seaweedfs.client() as s3:
+        for key in await blob_objects(seaweedfs, s3_bucket):
+            await s3.delete_object(Bucket=s3_bucket, Key=key)
+    with caplog.at_level(logging.WARNING, logger="rapport.services.attachments"):
+        r = await api.get(bob, f["url"])
+    assert r.status_code == 404
+    assert error_code(r) == "attachment_not_found"
+    assert any("has no blob" in rec.getMessage() for rec in caplog.records)
+
+
+async def attachment_rows(api: Api) -> int:
+    async with api.ctx.db.read() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(attachments)) or 0)
+
+
+@pytest.mark.parametrize("broken", ["wrong-credentials", "no-server"])
+async def test_an_unreachable_store_starts_says_so_and_uploads_answer_503(
+    tmp_path: Path,
+    database_url: str,
+    seaweedfs: SeaweedFS,
+    s3_bucket: str,
+    broken: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s3 = seaweedfs.settings(s3_bucket)
+    if broken == "wrong-credentials":
+        s3["s3_secret_key"] = "not-the-secret"
+    else:
+        s3["s3_endpoint"] = "http://127.0.0.1:9"
+    application = create_app(make_settings(tmp_path, database_url=database_url, **s3))
+    with caplog.at_level(logging.INFO):
+        async with application.router.lifespan_context(application):
+            said = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(said) == 1, [r.getMessage() for r in said]
+            assert s3_bucket in said[0].getMessage()
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                api = Api(client, application)
+                alice = await api.register("alice")
+                for data in (b"small file", b"x" * (PART_BYTES + 10)):
+                    r = await upload(api, alice, data)
+                    assert r.status_code == 503, r.text
+                    assert error_code(r) == "storage_unavailable"
+                    assert r.headers["retry-after"]
+                assert await attachment_rows(api) == 0  # no half-stored row
+    assert await seaweedfs.objects(s3_bucket) == {}
+    assert not [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]
