@@ -1,4 +1,4 @@
-"""`rapport serve | migrate | demo | bench`."""
+"""`rapport serve | migrate | demo | bench | attachments migrate-to-s3`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import typer
 from rapport.settings import Settings
 
 app = typer.Typer(add_completion=False, help="Rapport: messaging for professional networks.")
+attachments_app = typer.Typer(help="Attachment files.")
+app.add_typer(attachments_app, name="attachments")
 
 
 @app.command()
@@ -89,6 +91,47 @@ def bench(
         if value:
             args += [flag, value]
     os.execv(sys.executable, args)
+
+
+@attachments_app.command("migrate-to-s3")
+def migrate_to_s3() -> None:
+    """Copy the files under RAPPORT_DATA_DIR/attachments into RAPPORT_S3_BUCKET, verifying each; safe to re-run."""
+    settings = Settings.from_env()
+    if not settings.s3_bucket:
+        typer.echo("set RAPPORT_S3_BUCKET (and RAPPORT_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY) first", err=True)
+        raise typer.Exit(2)
+    asyncio.run(_migrate_to_s3(settings))
+
+
+async def _migrate_to_s3(settings: Settings) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    from rapport.domain.errors import Unavailable
+    from rapport.store.blobs import LocalBlobStore
+    from rapport.store.s3blobs import S3BlobStore
+    from rapport.store.s3migrate import local_blobs, migrate
+
+    local = LocalBlobStore(settings.attachments_dir)
+    s3 = S3BlobStore.from_settings(settings)
+    total = sum(size for _, _, size in local_blobs(local))
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, transient=False) as progress:
+            task = progress.add_task(f"{local.root} -> {s3.where}", total=total)
+            outcome = await migrate(
+                local, s3, advance=lambda n: progress.advance(task, n), say=lambda line: progress.console.print(line)
+            )
+    except Unavailable as exc:
+        typer.echo(f"stopped: {exc.message} ({s3.where}); run again to resume", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        await s3.aclose()
+    typer.echo(
+        f"copied {outcome.copied}, already there {outcome.skipped}, thumbnails {outcome.derived}, "
+        f"failed {len(outcome.failed)}"
+    )
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -204,7 +204,7 @@ class S3BlobStore:
         await self._exit.aclose()
         self._client = None
 
-    def _blob(self, key: str) -> str:
+    def object_key(self, key: str) -> str:
         if not _KEY.fullmatch(key):
             raise ValueError("blob keys are SHA-256 hex digests")
         return f"{self.prefix}blobs/{key[:2]}/{key[2:4]}/{key}"
@@ -215,7 +215,7 @@ class S3BlobStore:
     async def keep(self, staged: Staged) -> None:
         """Put a finished upload under its name (after its row committed); the staged copy goes."""
         assert isinstance(staged, S3Staged)
-        target = self._blob(staged.sha256)
+        target = self.object_key(staged.sha256)
         if await self.size(staged.sha256) is None:
             if staged.small is not None:
                 await self.call("put_object", Key=target, Body=staged.small)
@@ -225,7 +225,7 @@ class S3BlobStore:
 
     async def size(self, key: str) -> int | None:
         try:
-            head = await self.call("head_object", Key=self._blob(key))
+            head = await self.call("head_object", Key=self.object_key(key))
         except Missing:
             return None
         return int(head["ContentLength"])
@@ -235,7 +235,7 @@ class S3BlobStore:
         if end < start:
             return
         try:
-            got = await self.call("get_object", Key=self._blob(key), Range=f"bytes={start}-{end}")
+            got = await self.call("get_object", Key=self.object_key(key), Range=f"bytes={start}-{end}")
         except Missing:
             log.warning("blob %s vanished from %s while being read", key, self.where)
             return
@@ -247,7 +247,7 @@ class S3BlobStore:
             body.close()
 
     def _derived(self, key: str, kind: str) -> str:
-        return f"{self._blob(key)}.{kind}"
+        return f"{self.object_key(key)}.{kind}"
 
     async def get_derived(self, key: str, kind: str) -> bytes | None:
         try:
@@ -269,7 +269,7 @@ class S3BlobStore:
         asking means we either see that row and put the blob back, or the upload finds the name
         free and puts its own copy there.
         """
-        path = self._blob(key)
+        path = self.object_key(key)
         aside = f"{self.prefix}tmp/{key}.{uuid.uuid4().hex}.gone"
         try:
             await self.call("copy_object", Key=aside, CopySource={"Bucket": self.bucket, "Key": path})
