@@ -231,6 +231,8 @@ class MessageRead(Shape):
     client_id: str | None
     status: Literal["sent", "delivered", "read"] | None
     read_by: list[ReadBy] | None
+    mentions: list[MemberRead] = []
+    system: dict[str, object] | None = None
 
 
 class ConversationRead(Shape):
@@ -243,6 +245,8 @@ class ConversationRead(Shape):
     archived: bool
     muted: bool
     updated_at: str
+    title: str | None = None
+    group_id: str | None = None
 
 
 class ConversationOnly(Shape):

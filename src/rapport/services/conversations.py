@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.domain import credits
 from rapport.domain.errors import Conflict, Invalid, NotFound, NotPermitted
 from rapport.domain.events import EventType
-from rapport.domain.limits import MAX_RECIPIENTS
+from rapport.domain.limits import CONVERSATION_TITLE_MAX, MAX_RECIPIENTS
 from rapport.domain.messages import check_body, check_subject
 from rapport.domain.model import ConversationKind, InMailState, Member, MemberId
 from rapport.domain.policy import Decision, RecipientFacts, Refusal, SenderFacts, may_message, may_start_group_chat
@@ -114,7 +115,7 @@ async def start(
             attachments=attachments,
             people=people,
         )
-        view = await _view_for(uow.conn, conversation, sender.id, people, last_message=message)
+        view = await view_for(uow.conn, conversation, sender.id, people, last_message=message)
     return view, message, True
 
 
@@ -182,7 +183,7 @@ async def _decide(
     return outcome
 
 
-async def _view_for(
+async def view_for(
     conn: AsyncConnection,
     conversation: ConversationRow,
     viewer: MemberId,
@@ -246,7 +247,7 @@ async def get(ctx: Context, viewer: Member, *, conversation_id: int) -> dict[str
         conversation = await conversations.get(conn, conversation_id=conversation_id)
         if conversation is None:
             raise NotFound("No such conversation.", code="conversation_not_found")
-        return await _view_for(conn, conversation, viewer.id)
+        return await view_for(conn, conversation, viewer.id)
 
 
 async def update_flags(
@@ -257,10 +258,14 @@ async def update_flags(
     archived: bool | None,
     muted: bool | None,
     unread: bool | None,
+    title: str | None = None,
 ) -> dict[str, Any]:
-    """Archive, mute or mark unread: the member's own view only."""
+    """Archive, mute or mark unread: the member's own view only. A `title` renames a group
+    chat or multi conversation for everyone in it ("" removes the title)."""
     async with UnitOfWork(ctx) as uow:
         conversation, participant = await _own(uow.conn, viewer.id, conversation_id)
+        if title is not None:
+            conversation = await _retitle(uow, viewer, conversation, title)
         fields: dict[str, Any] = {}
         if archived is not None:
             fields["archived"] = archived
@@ -274,9 +279,44 @@ async def update_flags(
         await conversations.save_participant(
             uow.conn, conversation_id=conversation.id, member_id=viewer.id, fields=fields
         )
-        view = await _view_for(uow.conn, conversation, viewer.id)
+        view = await view_for(uow.conn, conversation, viewer.id)
         uow.emit(EventType.CONVERSATION_UPDATED, [viewer.id], {"conversation": view})
     return view
+
+
+def check_group_conversation(conversation: ConversationRow) -> None:
+    """Participants and titles change only in group chats and multi conversations."""
+    if conversation.is_one_to_one:
+        raise Conflict(
+            "Only group chats and multi-person conversations have titles and changing participants.",
+            code="not_a_group_conversation",
+        )
+
+
+async def _retitle(uow: UnitOfWork, viewer: Member, conversation: ConversationRow, title: str) -> ConversationRow:
+    check_group_conversation(conversation)
+    new_title = title.strip() or None
+    if new_title is not None and len(new_title) > CONVERSATION_TITLE_MAX:
+        raise Invalid(f"A title has at most {CONVERSATION_TITLE_MAX} characters.", code="title_too_long")
+    if new_title == conversation.title:
+        return conversation
+    await conversations.save_title(uow.conn, conversation_id=conversation.id, title=new_title)
+    ids = await conversations.participant_ids(uow.conn, conversation_id=conversation.id)
+    said = f"{viewer.name} named the conversation “{new_title}”." if new_title else f"{viewer.name} removed the title."
+    await message_service.post_system(
+        uow,
+        conversation=conversation,
+        participant_ids=ids,
+        actor=viewer,
+        line={"action": "renamed", "actor": viewer.handle, "title": new_title},
+        body=said,
+    )
+    uow.emit(
+        EventType.CONVERSATION_UPDATED,
+        ids,
+        {"conversation_id": str(conversation.id), "title": new_title, "change": "renamed"},
+    )
+    return replace(conversation, title=new_title)
 
 
 async def remove_for_me(ctx: Context, viewer: Member, *, conversation_id: int) -> None:
@@ -308,7 +348,7 @@ async def decline_inmail(ctx: Context, viewer: Member, *, conversation_id: int) 
             raise Conflict("This InMail was already answered.", code="inmail_answered")
         await message_service.answer_inmail(uow, conversation, InMailState.DECLINED)
         conversation = await conversations.get(uow.conn, conversation_id=conversation.id) or conversation
-        view = await _view_for(uow.conn, conversation, viewer.id)
+        view = await view_for(uow.conn, conversation, viewer.id)
         ids = (await conversations.participant_ids_for(uow.conn, conversation_ids=[conversation.id]))[conversation.id]
         uow.emit(
             EventType.CONVERSATION_UPDATED,

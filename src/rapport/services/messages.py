@@ -11,11 +11,14 @@ from rapport.domain import credits
 from rapport.domain.audience import message_audience
 from rapport.domain.errors import Conflict, DomainError, Invalid, NotFound, NotPermitted
 from rapport.domain.events import EventType
+from rapport.domain.mentions import mentioned as mentions_in
+from rapport.domain.mentions import newly_mentioned
 from rapport.domain.messages import check_body, check_edit, check_reaction
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, Member, MemberId
 from rapport.domain.policy import may_reply
 from rapport.domain.receipts import RECEIPT_KINDS, may_see_receipt
 from rapport.services import attachments as attachment_service
+from rapport.services import notifications
 from rapport.services.context import Context
 from rapport.services.shapes import NO_READS, ReadView, message_json
 from rapport.services.uow import UnitOfWork
@@ -30,12 +33,12 @@ async def replay(uow: UnitOfWork, sender: Member, client_id: str) -> tuple[dict[
     found = await store.get_by_client_id(uow.conn, sender_id=sender.id, client_id=client_id)
     if found is None:
         return None
-    from rapport.services.conversations import _view_for
+    from rapport.services.conversations import view_for
 
     conversation = await conversations.get(uow.conn, conversation_id=found.conversation_id)
     assert conversation is not None
     message = await render(uow.conn, conversation, found, viewer=sender.id)
-    return await _view_for(uow.conn, conversation, sender.id), message
+    return await view_for(uow.conn, conversation, sender.id), message
 
 
 async def post(
@@ -49,7 +52,15 @@ async def post(
     attachments: Sequence[str],
     people: Mapping[MemberId, Member],
 ) -> dict[str, Any]:
-    """Store a message, move the thread up every inbox, and announce it to all participants."""
+    """Store a message, move the thread up every inbox, and announce it to all participants.
+
+    `@handle`s of participants are mentions: stored with the message, and each mentioned
+    member (but the sender) gets a `mention` notification, muted conversation or not.
+    """
+    people = dict(people)
+    mentioned: tuple[MemberId, ...] = ()
+    if "@" in body:  # the common message pays no lookup
+        mentioned = mentions_in(body, await _handles(uow.conn, participant_ids, people))
     row = await store.add(
         uow.conn,
         conversation_id=conversation.id,
@@ -58,9 +69,13 @@ async def post(
         at=uow.now,
         client_id=client_id,
         attachment_count=len(attachments),
+        mentions=mentioned,
     )
     if row is None:  # this client id was used before: a retry, or a race with one
         raise AlreadySent()
+    for member_id in mentioned:
+        if member_id != sender.id:
+            await notifications.add(uow, member_id=member_id, kind="mention", actor=sender, subject_id=row.id)
     files = await attachment_service.claim(
         uow, ids=attachments, owner=sender.id, message_id=row.id, conversation_id=conversation.id
     )
@@ -78,6 +93,55 @@ async def post(
     )
     own = message_json(row, viewer=sender.id, members=people, attachments=files)
     uow.emit(EventType.MESSAGE_NEW, [sender.id], {"conversation_id": str(conversation.id), "message": own})
+    return own
+
+
+async def _handles(
+    conn: AsyncConnection, participant_ids: Sequence[MemberId], people: dict[MemberId, Member]
+) -> dict[str, MemberId]:
+    """Participants by handle, for mentions; fills `people` with those it had to load."""
+    missing = [m for m in participant_ids if m not in people]
+    if missing:
+        people.update(await members.list_by_ids(conn, ids=missing))
+    return {people[m].handle: m for m in participant_ids if m in people}
+
+
+async def post_system(
+    uow: UnitOfWork,
+    *,
+    conversation: ConversationRow,
+    participant_ids: Sequence[MemberId],
+    actor: Member,
+    line: dict[str, Any],
+    body: str,
+) -> dict[str, Any]:
+    """A system line in the thread (who added or removed whom, a new title), from `actor`.
+
+    It is a message like any other for history, unread counts and events, with `system`
+    saying what happened; `body` says it in words for clients that do not know `system`.
+    """
+    row = await store.add(
+        uow.conn,
+        conversation_id=conversation.id,
+        sender_id=actor.id,
+        body=body,
+        at=uow.now,
+        client_id=None,
+        system=line,
+    )
+    assert row is not None
+    await conversations.record_message(
+        uow.conn, conversation_id=conversation.id, message_id=row.id, sender_id=actor.id, at=uow.now
+    )
+    shown = message_json(row, viewer=MemberId(0), members={actor.id: actor})
+    uow.emit(
+        EventType.MESSAGE_NEW,
+        [m for m in participant_ids if m != actor.id],
+        {"conversation_id": str(conversation.id), "message": shown},
+    )
+    own = message_json(row, viewer=actor.id, members={actor.id: actor})
+    if actor.id in participant_ids:  # one who just left hears nothing more of it
+        uow.emit(EventType.MESSAGE_NEW, [actor.id], {"conversation_id": str(conversation.id), "message": own})
     return own
 
 
@@ -238,7 +302,8 @@ async def list_messages(
         rows = await store.list_page(
             conn, conversation_id=conversation.id, after=me.cleared_through, before=before, limit=limit
         )
-        people = await members.list_by_ids(conn, ids=[p.member_id for p in participants])
+        wanted = {p.member_id for p in participants} | {m for r in rows for m in r.mentioned_ids}
+        people = await members.list_by_ids(conn, ids=wanted)
         reads = (
             await read_view(ctx, conn, conversation, viewer.id, participants, people, rows[-1].id) if rows else NO_READS
         )
@@ -307,6 +372,11 @@ async def _own_message(
     return conversation, row, participants
 
 
+def _not_system(row: MessageRow) -> None:
+    if row.system is not None:
+        raise Conflict("A system line cannot be changed.", code="system_message")
+
+
 def _audience(participants: Sequence[ParticipantRow], message_id: int) -> tuple[MemberId, ...]:
     """Participants who still have the message in their view."""
     return message_audience(p.member_id for p in participants if p.cleared_through < message_id)
@@ -316,13 +386,19 @@ async def edit(ctx: Context, viewer: Member, *, conversation_id: int, message_id
     """Change a message's body within 60 minutes; it is marked edited for everyone."""
     async with UnitOfWork(ctx) as uow:
         conversation, row, participants = await _own_message(uow, viewer, conversation_id, message_id)
+        _not_system(row)
         check_edit(author=row.sender_id, editor=viewer.id, deleted=row.deleted, sent_at=row.created_at, now=uow.now)
         check_body(body, attachments=row.attachment_count, inmail=conversation.kind is ConversationKind.INMAIL)
-        await store.save_body(uow.conn, message_id=row.id, body=body, at=uow.now)
+        ids = [p.member_id for p in participants]
+        people = await members.list_by_ids(uow.conn, ids=set(ids) | set(row.mentioned_ids))
+        mentioned = mentions_in(body, await _handles(uow.conn, ids, people)) if "@" in body else ()
+        await store.save_body(uow.conn, message_id=row.id, body=body, at=uow.now, mentions=mentioned)
         await attachment_service.reindex(uow, message_id=row.id, body=body)
         updated = await store.get(uow.conn, message_id=row.id)
         assert updated is not None
-        people = await members.list_by_ids(uow.conn, ids=[p.member_id for p in participants])
+        for member_id in newly_mentioned(row.mentioned_ids, mentioned):
+            if member_id != viewer.id:
+                await notifications.add(uow, member_id=member_id, kind="mention", actor=viewer, subject_id=row.id)
         files = await attachment_service.for_messages(uow.conn, [row.id])
         shown = message_json(updated, viewer=MemberId(0), members=people, attachments=files.get(row.id, ()))
         uow.emit(
@@ -333,6 +409,7 @@ async def edit(ctx: Context, viewer: Member, *, conversation_id: int, message_id
                 "message_id": str(row.id),
                 "body": body,
                 "edited_at": shown["edited_at"],
+                "mentions": shown["mentions"],
             },
         )
     own = message_json(updated, viewer=viewer.id, members=people, attachments=files.get(row.id, ()))
@@ -344,6 +421,7 @@ async def delete(ctx: Context, viewer: Member, *, conversation_id: int, message_
     """Remove a message's body (and files) for everyone, leaving a tombstone."""
     async with UnitOfWork(ctx) as uow:
         conversation, row, participants = await _own_message(uow, viewer, conversation_id, message_id)
+        _not_system(row)
         if row.sender_id != viewer.id:
             raise NotPermitted("Only the author may delete a message.", code="not_author")
         if row.deleted:

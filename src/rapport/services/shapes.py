@@ -118,6 +118,8 @@ def message_json(
         "status": status,
         "read_by": read_by,
         "reactions": _reactions_json(reactions, members),
+        "mentions": [] if message.deleted else [member_json(members[m]) for m in message.mentioned_ids if m in members],
+        "system": message.system_line,
     }
 
 
@@ -154,4 +156,5 @@ def conversation_json(
         "updated_at": iso(participant.last_activity_at),
         "inmail_state": conversation.inmail_state.value if conversation.inmail_state else None,
         "group_id": str(conversation.group_id) if conversation.group_id else None,
+        "title": conversation.title,
     }

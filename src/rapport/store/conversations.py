@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
@@ -29,6 +29,8 @@ class ConversationRow:
     inmail_state: InMailState | None
     inmail_charged: bool
     inmail_answered_at: datetime | None
+    title: str | None = None
+    created_by: MemberId | None = None
 
     @property
     def is_one_to_one(self) -> bool:
@@ -64,6 +66,8 @@ def _conversation(r: Any) -> ConversationRow:
         inmail_state=InMailState(r["inmail_state"]) if r["inmail_state"] else None,
         inmail_charged=r["inmail_charged"],
         inmail_answered_at=r["inmail_answered_at"],
+        title=r["title"],
+        created_by=r["created_by"],
     )
 
 
@@ -80,6 +84,8 @@ _CONVERSATION = (
     conversations.c.inmail_state,
     conversations.c.inmail_charged,
     conversations.c.inmail_answered_at,
+    conversations.c.title,
+    conversations.c.created_by,
 )
 _PARTICIPANT = (
     participants.c.conversation_id,
@@ -328,6 +334,40 @@ async def count_started(conn: AsyncConnection, *, created_by: int, kind: Convers
         )
     )
     return int(value or 0)
+
+
+async def add_participants(
+    conn: AsyncConnection, *, conversation_id: int, member_ids: Sequence[int], at: datetime, read_up_to: int
+) -> None:
+    """Newcomers see the whole history, with what was there before they came already read."""
+    await conn.execute(
+        insert(participants),
+        [
+            {
+                "conversation_id": conversation_id,
+                "member_id": m,
+                "joined_at": at,
+                "last_activity_at": at,
+                "read_up_to": read_up_to,
+                "delivered_up_to": read_up_to,
+            }
+            for m in member_ids
+        ],
+    )
+
+
+async def remove_participant(conn: AsyncConnection, *, conversation_id: int, member_id: int) -> bool:
+    """The member loses the conversation: its history, events and search results with it."""
+    result = await conn.execute(
+        delete(participants).where(
+            participants.c.conversation_id == conversation_id, participants.c.member_id == member_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def save_title(conn: AsyncConnection, *, conversation_id: int, title: str | None) -> None:
+    await conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(title=title))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +28,23 @@ class MessageRow:
     deleted: bool
     client_id: str | None
     attachment_count: int
+    mentions: str | None = None
+    """JSON list of the member ids the body mentions, or None."""
+    system: str | None = None
+    """JSON of a system line (participants added or removed, a new title), or None."""
+
+    @property
+    def mentioned_ids(self) -> tuple[MemberId, ...]:
+        return tuple(MemberId(int(m)) for m in orjson.loads(self.mentions)) if self.mentions else ()
+
+    @property
+    def system_line(self) -> dict[str, Any] | None:
+        return dict(orjson.loads(self.system)) if self.system else None
+
+
+def encode_mentions(ids: Iterable[int]) -> str | None:
+    wanted = [int(i) for i in ids]
+    return orjson.dumps(wanted).decode() if wanted else None
 
 
 _MESSAGE = (
@@ -39,6 +57,8 @@ _MESSAGE = (
     messages.c.deleted,
     messages.c.client_id,
     messages.c.attachment_count,
+    messages.c.mentions,
+    messages.c.system,
 )
 
 
@@ -56,6 +76,8 @@ _ADD = {
             created_at=bindparam("created_at"),
             client_id=bindparam("client_id"),
             attachment_count=bindparam("attachment_count"),
+            mentions=bindparam("mentions"),
+            system=bindparam("system"),
         )
         .returning(*_MESSAGE)
     )
@@ -77,6 +99,8 @@ async def add(
     at: datetime,
     client_id: str | None,
     attachment_count: int = 0,
+    mentions: Iterable[int] = (),
+    system: dict[str, Any] | None = None,
 ) -> MessageRow | None:
     """The stored message, or None when this sender already used `client_id`."""
     row = await _ADD[conn.dialect.name].first(
@@ -87,6 +111,8 @@ async def add(
         created_at=at,
         client_id=client_id,
         attachment_count=attachment_count,
+        mentions=encode_mentions(mentions),
+        system=orjson.dumps(system).decode() if system is not None else None,
     )
     return MessageRow(*row) if row else None
 
@@ -152,8 +178,14 @@ async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[Mess
     return {m.id: m for m in found}
 
 
-async def save_body(conn: AsyncConnection, *, message_id: int, body: str, at: datetime) -> None:
-    await conn.execute(update(messages).where(messages.c.id == message_id).values(body=body, edited_at=at))
+async def save_body(
+    conn: AsyncConnection, *, message_id: int, body: str, at: datetime, mentions: Iterable[int] = ()
+) -> None:
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(body=body, edited_at=at, mentions=encode_mentions(mentions))
+    )
 
 
 async def tombstone(conn: AsyncConnection, *, message_id: int) -> None:

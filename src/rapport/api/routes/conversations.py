@@ -17,11 +17,12 @@ from rapport.api.schemas import (
     MessageOnly,
     MessagesRead,
     MessageUpdate,
+    ParticipantsAdd,
     ReadCreate,
     Text,
     TypingCreate,
 )
-from rapport.services import conversations, messages, receipts
+from rapport.services import conversations, messages, participants, receipts
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -69,6 +70,7 @@ async def update(conversation_id: Text, body: ConversationUpdate, ctx: Ctx, view
         archived=body.archived,
         muted=body.muted,
         unread=body.unread,
+        title=body.title,
     )
     return Json({"conversation": found})
 
@@ -183,4 +185,20 @@ async def typing(conversation_id: Text, body: TypingCreate, ctx: Ctx, viewer: Cu
     await receipts.set_typing(
         ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"), typing=body.typing
     )
+    return Response(status_code=204)
+
+
+@router.post("/{conversation_id}/participants", response_model=ConversationOnly)
+async def add_participants(conversation_id: Text, body: ParticipantsAdd, ctx: Ctx, viewer: CurrentMember) -> Json:
+    """Add members to a group chat or multi conversation: all of them, or none."""
+    found = await participants.add(
+        ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"), handles=body.handles
+    )
+    return Json({"conversation": found})
+
+
+@router.delete("/{conversation_id}/participants/{handle}", status_code=204)
+async def remove_participant(conversation_id: Text, handle: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
+    """Remove a participant; one's own handle leaves the conversation."""
+    await participants.remove(ctx, viewer, conversation_id=parse_id(conversation_id, "conversation"), handle=handle)
     return Response(status_code=204)
