@@ -310,7 +310,9 @@ async def test_reciprocal_switch_governs_receipts_and_typing(
             assert listed["last_message"]["read_by"] in (None, [])
 
 
-async def test_switching_off_hides_later_receipts_not_earlier_ones(live_api: Api, live_server: LiveServer) -> None:
+async def test_switching_off_hides_every_receipt_until_switched_on(live_api: Api, live_server: LiveServer) -> None:
+    """DESIGN §4: while a switch is off, older receipts are hidden too; back on, they show
+    again. A read made while it was off was never shared and stays hidden."""
     alice, bob = await pair(live_api)
     async with device(live_server, alice) as a1:
         m1 = await start(live_api, alice, bob, body="one")
@@ -322,9 +324,34 @@ async def test_switching_off_hides_later_receipts_not_earlier_ones(live_api: Api
         await read_http(live_api, bob, conv, m2["id"])
         assert of_type(await barrier(live_api, a1, conv), "message.read") == []
         listed = await messages(live_api, alice, conv)
-        assert listed[m1["id"]]["status"] == "read"
+        assert listed[m1["id"]]["status"] == "delivered"
+        assert listed[m1["id"]]["read_by"] == []
         assert listed[m2["id"]]["status"] == "delivered"
         assert listed[m2["id"]]["read_by"] == []
+        await set_switch(live_api, bob, True)
+        listed = await messages(live_api, alice, conv)
+        assert listed[m1["id"]]["status"] == "read"
+        assert listed[m2["id"]]["status"] == "delivered"
+
+
+async def test_a_resumed_socket_replays_only_receipts_shown_now(live_api: Api, live_server: LiveServer) -> None:
+    alice, bob = await pair(live_api)
+    m1 = await start(live_api, alice, bob, body="one")
+    conv = m1["conversation_id"]
+    await read_http(live_api, bob, conv, m1["id"])
+    await set_switch(live_api, bob, False)
+    async with device(live_server, alice, since=0) as a1:
+        replayed = await barrier(live_api, a1, conv)
+        assert of_type(replayed, "message.new") != []
+        assert of_type(replayed, "message.read") == []
+        # live, too: a read while the switch is off is never sent
+        m2 = await send(live_api, alice, conv, "two")
+        await read_http(live_api, bob, conv, m2["id"])
+        assert of_type(await barrier(live_api, a1, conv), "message.read") == []
+    await set_switch(live_api, bob, True)
+    async with device(live_server, alice, since=0) as a2:
+        replayed = await barrier(live_api, a2, conv)
+        assert [f["message_id"] for f in of_type(replayed, "message.read")] == [m1["id"]]
 
 
 async def test_admin_network_switch_hides_receipts(live_api: Api, live_server: LiveServer) -> None:

@@ -29,7 +29,13 @@ def shared(kind: ConversationKind = K.DIRECT, **overrides: bool) -> bool:
 
 
 def shown(kind: ConversationKind = K.DIRECT, **overrides: bool) -> bool:
-    facts = {"shared": True, "blocked": False, "network_receipts": True} | overrides
+    facts = {
+        "shared": True,
+        "reader_switch": True,
+        "viewer_switch": True,
+        "blocked": False,
+        "network_receipts": True,
+    } | overrides
     return may_see_receipt(kind=kind, **facts)
 
 
@@ -76,9 +82,13 @@ def test_neither_side_shares_when_both_switches_are_off() -> None:
     assert not shared(reader_switch=False, sender_switch=False)
 
 
-def test_switching_off_later_does_not_rewrite_a_read_already_shared() -> None:
-    # The share was decided at reading time; showing it later asks no switch.
+def test_switching_off_later_hides_reads_already_shared_and_switching_on_shows_them_again() -> None:
+    # DESIGN §4: the switch hides older receipts too, while it is off; it deletes nothing.
     assert shown(shared=True)
+    assert not shown(shared=True, reader_switch=False)
+    assert not shown(shared=True, viewer_switch=False)
+    assert not shown(shared=True, reader_switch=False, viewer_switch=False)
+    assert shown(shared=True, reader_switch=True, viewer_switch=True)
 
 
 def test_read_made_while_a_switch_was_off_stays_hidden_after_switching_on() -> None:
@@ -106,15 +116,30 @@ def test_network_switch_off_hides_every_receipt_whatever_members_chose() -> None
     kind=st.sampled_from(ConversationKind),
     reader=st.booleans(),
     sender=st.booleans(),
+    reader_now=st.booleans(),
+    sender_now=st.booleans(),
     blocked=st.booleans(),
     network=st.booleans(),
 )
 def test_a_receipt_is_shown_only_when_every_rule_allows_it(
-    kind: ConversationKind, reader: bool, sender: bool, blocked: bool, network: bool
+    kind: ConversationKind,
+    reader: bool,
+    sender: bool,
+    reader_now: bool,
+    sender_now: bool,
+    blocked: bool,
+    network: bool,
 ) -> None:
     was_shared = is_receipt_shared(kind=kind, reader_switch=reader, sender_switch=sender, blocked=blocked)
-    visible = may_see_receipt(kind=kind, shared=was_shared, blocked=blocked, network_receipts=network)
-    expected = kind in ONE_TO_ONE_FREE and reader and sender and not blocked and network
+    visible = may_see_receipt(
+        kind=kind,
+        shared=was_shared,
+        reader_switch=reader_now,
+        viewer_switch=sender_now,
+        blocked=blocked,
+        network_receipts=network,
+    )
+    expected = kind in ONE_TO_ONE_FREE and reader and sender and reader_now and sender_now and not blocked and network
     assert visible is expected
 
 

@@ -91,12 +91,13 @@ class Connection:
 
     async def catch_up(self) -> None:
         while True:
-            rows = await events.read_since(self.ctx, self.member.id, self.last_seq)
-            for seq, type_, frame in rows:
+            page = await events.read_since(self.ctx, self.member.id, self.last_seq)
+            for seq, type_, frame in page.rows:
                 await self.send(frame)
                 self.remember(seq, type_, frame)
                 self.last_seq = seq
-            if len(rows) < events.PAGE:
+            self.last_seq = page.last_seq  # past receipts hidden now, too
+            if not page.more:
                 return
 
     async def ack(self, upto: int) -> None:

@@ -7,7 +7,9 @@ Read receipts:
   never in group chats, multi-recipient conversations, InMail or sponsored messages.
 - The member switch "read receipts and typing indicators" is reciprocal: when either
   member has it off at the moment of reading, that read is never shown to the other.
-- Switching off hides receipts from then on; it does not rewrite what was already shown.
+- While either member's switch is off, neither sees any receipt of the other, older ones
+  included; the switch hides, it deletes nothing: switched back on, they show again. A
+  read made while a switch was off was never shared, and stays hidden.
 - A block either way hides every receipt between the pair, past ones included.
 - When the operator switches receipts off for the network, nobody sees any.
 - The reader's own unread count falls either way; only the other side's view is governed.
@@ -33,9 +35,29 @@ def is_receipt_shared(*, kind: ConversationKind, reader_switch: bool, sender_swi
     return kind in RECEIPT_KINDS and reader_switch and sender_switch and not blocked
 
 
-def may_see_receipt(*, kind: ConversationKind, shared: bool, blocked: bool, network_receipts: bool) -> bool:
-    """Whether a recorded read is shown now: it was shared, and nothing since forbids it."""
-    return network_receipts and shared and kind in RECEIPT_KINDS and not blocked
+def receipts_shown_now(*, reader_switch: bool, viewer_switch: bool, blocked: bool, network_receipts: bool) -> bool:
+    """Whether the pair's shared receipts are shown now: both switches on now, no block
+    either way, and the operator's switch on. Asked on every surface, replays included."""
+    return network_receipts and reader_switch and viewer_switch and not blocked
+
+
+def may_see_receipt(
+    *,
+    kind: ConversationKind,
+    shared: bool,
+    reader_switch: bool,
+    viewer_switch: bool,
+    blocked: bool,
+    network_receipts: bool,
+) -> bool:
+    """Whether a recorded read is shown now: it was shared, and nothing now forbids it."""
+    return (
+        shared
+        and kind in RECEIPT_KINDS
+        and receipts_shown_now(
+            reader_switch=reader_switch, viewer_switch=viewer_switch, blocked=blocked, network_receipts=network_receipts
+        )
+    )
 
 
 def may_see_typing(*, kind: ConversationKind, typist_switch: bool, viewer_switch: bool, blocked: bool) -> bool:

@@ -266,8 +266,19 @@ async def read_view(
         return ReadView(delivered_through=delivered)
     other = others[0].member_id
     blocked = await social.is_blocked_either_way(conn, a=viewer, b=other)
-    if not may_see_receipt(
-        kind=conversation.kind, shared=True, blocked=blocked, network_receipts=await ctx.network.receipts_enabled(conn)
+    # Switches as stored now (`people` was just read), not as a cached session saw them.
+    reader, me = people.get(other), people.get(viewer)
+    if (
+        reader is None
+        or me is None
+        or not may_see_receipt(
+            kind=conversation.kind,
+            shared=True,
+            reader_switch=reader.settings.read_receipts_and_typing,
+            viewer_switch=me.settings.read_receipts_and_typing,
+            blocked=blocked,
+            network_receipts=await ctx.network.receipts_enabled(conn),
+        )
     ):
         return ReadView(delivered_through=delivered)
     receipts = await store.shared_receipts(

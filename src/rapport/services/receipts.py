@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
 
 from rapport.domain.audience import others, typing_audience
 from rapport.domain.errors import Invalid, LimitExceeded, NotFound
 from rapport.domain.events import EventType
 from rapport.domain.limits import TYPING_TTL
 from rapport.domain.model import ConversationId, Member, MemberId
-from rapport.domain.receipts import RECEIPT_KINDS, is_receipt_shared, may_see_receipt
+from rapport.domain.receipts import RECEIPT_KINDS, is_receipt_shared, may_see_receipt, receipts_shown_now
 from rapport.services.context import Context
 from rapport.services.shapes import iso, member_json
 from rapport.services.uow import UnitOfWork, encode
@@ -83,6 +86,8 @@ async def mark_read(ctx: Context, reader: Member, *, conversation_id: int, messa
         if may_see_receipt(
             kind=conversation.kind,
             shared=shared,
+            reader_switch=reader.settings.read_receipts_and_typing,
+            viewer_switch=other.settings.read_receipts_and_typing,
             blocked=blocked,
             network_receipts=await ctx.network.receipts_enabled(uow.conn),
         ):
@@ -178,3 +183,45 @@ async def _publish_typing(
     )
     live = frame(None, body)
     await ctx.bus.publish([(m, live) for m in audience])
+
+
+# Stored events that are receipts, and the field naming the member whose read it tells.
+_RECEIPT_EVENTS = {EventType.MESSAGE_READ.value: "reader", EventType.INVITATION_VIEWED.value: "viewer"}
+
+
+async def hidden_receipts(
+    ctx: Context, conn: Any, viewer_id: MemberId, rows: Sequence[tuple[int, str, bytes]]
+) -> set[int]:
+    """The seqs of stored receipts in `rows` that `viewer_id` may not see now.
+
+    A receipt was stored in the viewer's log when it was shared; replaying it later must
+    ask again (DESIGN §4): a switch turned off since, on either side, a block, or the
+    operator's switch hides it, and it shows again once they allow it.
+    """
+    readers: dict[int, MemberId] = {}
+    for seq, type_, body in rows:
+        field = _RECEIPT_EVENTS.get(type_)
+        if field is not None:
+            readers[seq] = MemberId(int(orjson.loads(body)[field]["id"]))
+    if not readers:
+        return set()
+    others_ = set(readers.values())
+    people = await members.list_by_ids(conn, ids={viewer_id, *others_})
+    blocked = await social.blocked_among(conn, member_id=viewer_id, others=others_)
+    network = await ctx.network.receipts_enabled(conn)
+    viewer = people.get(viewer_id)
+
+    def shown(reader_id: MemberId) -> bool:
+        reader = people.get(reader_id)
+        return (
+            viewer is not None
+            and reader is not None
+            and receipts_shown_now(
+                reader_switch=reader.settings.read_receipts_and_typing,
+                viewer_switch=viewer.settings.read_receipts_and_typing,
+                blocked=reader_id in blocked,
+                network_receipts=network,
+            )
+        )
+
+    return {seq for seq, reader_id in readers.items() if not shown(reader_id)}
