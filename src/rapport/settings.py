@@ -53,6 +53,8 @@ class Settings:
     s3_access_key: str | None = None
     s3_secret_key: str | None = field(default=None, repr=False)
     s3_region: str = "us-east-1"
+    sponsored_interval_days: int = 45
+    """A member gets at most one sponsored message per this many days (DESIGN §2)."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -91,6 +93,7 @@ class Settings:
             s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY") or None,
             s3_secret_key=env.get("RAPPORT_S3_SECRET_KEY") or None,
             s3_region=env.get("RAPPORT_S3_REGION") or "us-east-1",
+            sponsored_interval_days=max(0, int(env.get("RAPPORT_SPONSORED_INTERVAL_DAYS") or 45)),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rapport import __version__
 from rapport.api import access_log, errors
 from rapport.api.limits import BodySizeLimit
-from rapport.api.routes import accounts, connections, conversations, events
+from rapport.api.routes import accounts, campaigns, connections, conversations, events
 from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
@@ -30,6 +30,7 @@ from rapport.bus import create_bus
 from rapport.clock import Clock, SystemClock
 from rapport.jobs import JobRunner
 from rapport.services import attachments as attachment_service
+from rapport.services import campaign_delivery
 from rapport.services.context import Context, NetworkSwitches
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         await ctx.blob_store.start()
         app.state.ctx = ctx
         # Every job kind's handler is registered here, before the runner starts.
+        campaign_delivery.register(ctx)
         if settings.jobs_enabled:
             runner.start()
         stop_sweeper = attachment_service.start_sweeper(ctx)
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(insight_routes.router)
     app.include_router(group_routes.router)
     app.include_router(limit_routes.router)
+    app.include_router(campaigns.router)
 
     @app.get("/api/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -135,6 +135,51 @@ class TypingCreate(Shape):
     typing: StrictBool
 
 
+class AdvertiserUpdate(Shape):
+    advertiser: StrictBool
+
+
+class ButtonCreate(Shape):
+    label: Text = Field(max_length=1000)
+    url: Text = Field(max_length=10_000)
+
+
+class QuestionCreate(Shape):
+    id: Text = Field(max_length=100)
+    label: Text = Field(max_length=10_000)
+    required: StrictBool = True
+
+
+class LeadFormCreate(Shape):
+    profile_fields: list[Text] = Field(default_factory=list, max_length=100)
+    questions: list[QuestionCreate] = Field(default_factory=list, max_length=100)
+
+
+class AudienceCreate(Shape):
+    industries: list[Text] = Field(default_factory=list, max_length=1000)
+    locations: list[Text] = Field(default_factory=list, max_length=1000)
+    tiers: list[Text] = Field(default_factory=list, max_length=100)
+    headline_keywords: list[Text] = Field(default_factory=list, max_length=1000)
+
+
+class CampaignCreate(Shape):
+    name: Text = Field(max_length=10_000)
+    subject: Text = Field(max_length=10_000)
+    body: Text = Field(max_length=100_000)
+    banner_attachment: Text | None = Field(default=None, max_length=40)
+    buttons: list[ButtonCreate] = Field(max_length=100)
+    lead_form: LeadFormCreate | None = None
+    audience: AudienceCreate = Field(default_factory=AudienceCreate)
+
+
+class ClickCreate(Shape):
+    button_id: Text = Field(max_length=40)
+
+
+class LeadCreate(Shape):
+    answers: dict[Text, Text] = Field(max_length=100)
+
+
 # --- responses (for the OpenAPI document; routes return pre-shaped JSON) ----------------
 
 
@@ -291,3 +336,60 @@ class ErrorRead(Shape):
 class PasswordChange(Shape):
     current: Text = Field(max_length=1000)
     new: Text = Field(max_length=1000)
+
+
+class CampaignRead(Shape):
+    id: str
+    name: str
+    state: Literal["draft", "sending", "sent"]
+    audience_size: int
+    delivered: int
+    skipped: int
+    created_at: str
+    launched_at: str | None
+    finished_at: str | None
+    subject: str
+    body: str
+    banner_attachment: str | None
+    banner_url: str | None
+    buttons: list[dict[str, str]]
+    lead_form: dict[str, object] | None
+    audience: dict[str, list[str]]
+
+
+class CampaignStats(Shape):
+    sent: int
+    opened: int
+    clicked: int
+    leads: int
+
+
+class CampaignOnly(Shape):
+    campaign: CampaignRead
+
+
+class CampaignWithStats(Shape):
+    campaign: CampaignRead
+    stats: CampaignStats
+
+
+class CampaignsRead(Shape):
+    campaigns: list[CampaignRead]
+
+
+class LeadRead(Shape):
+    member: MemberRead | None
+    answers: dict[str, str]
+    submitted_at: str
+
+
+class LeadsRead(Shape):
+    leads: list[LeadRead]
+
+
+class LeadOnly(Shape):
+    lead: dict[str, object]
+
+
+class ClickRead(Shape):
+    url: str

@@ -17,7 +17,7 @@ from rapport.domain.limits import CONVERSATION_TITLE_MAX, MAX_RECIPIENTS
 from rapport.domain.messages import check_body, check_subject
 from rapport.domain.model import ConversationKind, InMailState, Member, MemberId
 from rapport.domain.policy import Decision, RecipientFacts, Refusal, SenderFacts, may_message, may_start_group_chat
-from rapport.services import group_cap
+from rapport.services import group_cap, sponsored
 from rapport.services import messages as message_service
 from rapport.services.context import Context
 from rapport.services.shapes import conversation_json
@@ -339,9 +339,16 @@ async def remove_for_me(ctx: Context, viewer: Member, *, conversation_id: int) -
 
 
 async def decline_inmail(ctx: Context, viewer: Member, *, conversation_id: int) -> dict[str, Any]:
-    """The InMail recipient answers "not interested": an answer that gives the credit back."""
+    """The InMail recipient answers "not interested": an answer that gives the credit back.
+
+    The recipient of a sponsored message answers the same way: it leaves their inbox."""
     async with UnitOfWork(ctx) as uow:
         conversation, _ = await _own(uow.conn, viewer.id, conversation_id)
+        if conversation.kind is ConversationKind.SPONSORED:
+            await sponsored.decline(uow, conversation_id=conversation.id, member_id=viewer.id)
+            view = await view_for(uow.conn, conversation, viewer.id)
+            uow.emit(EventType.CONVERSATION_UPDATED, [viewer.id], {"conversation": view})
+            return view
         if conversation.kind is not ConversationKind.INMAIL or conversation.inmail_recipient_id != viewer.id:
             raise Conflict("Only the recipient of an InMail may decline it.", code="not_inmail_recipient")
         if conversation.inmail_state is not InMailState.PENDING:

@@ -18,7 +18,7 @@ from rapport.domain.model import ConversationId, ConversationKind, InMailState, 
 from rapport.domain.policy import may_reply
 from rapport.domain.receipts import RECEIPT_KINDS, may_see_receipt
 from rapport.services import attachments as attachment_service
-from rapport.services import notifications
+from rapport.services import notifications, sponsored
 from rapport.services.context import Context
 from rapport.services.shapes import NO_READS, ReadView, message_json
 from rapport.services.uow import UnitOfWork
@@ -313,25 +313,29 @@ async def list_messages(
         rows = await store.list_page(
             conn, conversation_id=conversation.id, after=me.cleared_through, before=before, limit=limit
         )
+        # Senders too: a sponsored message's sender (the advertiser) is no participant.
         wanted = {p.member_id for p in participants} | {m for r in rows for m in r.mentioned_ids}
-        people = await members.list_by_ids(conn, ids=wanted)
+        people = await members.list_by_ids(conn, ids=wanted | {r.sender_id for r in rows if r.sender_id})
         reads = (
             await read_view(ctx, conn, conversation, viewer.id, participants, people, rows[-1].id) if rows else NO_READS
         )
         ids = [r.id for r in rows]
         reactions = await store.reactions_for(conn, message_ids=ids)
         files = await attachment_service.for_messages(conn, ids)
-    return [
-        message_json(
-            r,
-            viewer=viewer.id,
-            members=people,
-            reads=reads,
-            reactions=reactions.get(r.id, ()),
-            attachments=files.get(r.id, ()),
-        )
-        for r in rows
-    ]
+        shown = [
+            message_json(
+                r,
+                viewer=viewer.id,
+                members=people,
+                reads=reads,
+                reactions=reactions.get(r.id, ()),
+                attachments=files.get(r.id, ()),
+            )
+            for r in rows
+        ]
+        if conversation.kind is ConversationKind.SPONSORED:
+            await sponsored.decorate(conn, conversation_id=conversation.id, viewer=viewer, shown=shown)
+    return shown
 
 
 async def last_messages(

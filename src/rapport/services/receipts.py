@@ -11,8 +11,9 @@ from rapport.domain.audience import others, typing_audience
 from rapport.domain.errors import Invalid, LimitExceeded, NotFound
 from rapport.domain.events import EventType
 from rapport.domain.limits import TYPING_TTL
-from rapport.domain.model import ConversationId, Member, MemberId
+from rapport.domain.model import ConversationId, ConversationKind, Member, MemberId
 from rapport.domain.receipts import RECEIPT_KINDS, is_receipt_shared, may_see_receipt, receipts_shown_now
+from rapport.services import sponsored
 from rapport.services.context import Context
 from rapport.services.shapes import iso, member_json
 from rapport.services.uow import UnitOfWork, encode
@@ -56,6 +57,8 @@ async def mark_read(ctx: Context, reader: Member, *, conversation_id: int, messa
             [reader.id],
             {"conversation_id": str(conversation.id), "unread_count": unread},
         )
+        if conversation.kind is ConversationKind.SPONSORED and me.read_up_to == 0:
+            await sponsored.record_open(uow, conversation_id=conversation.id, member_id=reader.id)
         rest = others((p.member_id for p in participants), reader.id)
         if message.id <= me.read_up_to or conversation.kind not in RECEIPT_KINDS or len(rest) != 1:
             return

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import MemberId, MessageId
-from rapport.store.tables import attachments, messages, participants
+from rapport.store.tables import attachments, campaigns, messages, participants
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +131,15 @@ async def remove(conn: AsyncConnection, *, attachment_id: int) -> None:
 
 
 async def delete_unclaimed(conn: AsyncConnection, *, created_before: datetime) -> set[str]:
-    """Remove uploads no message claimed since before `created_before`; returns their blob keys."""
+    """Remove uploads no message claimed since before `created_before`, and no campaign shows
+    as its banner; returns their blob keys."""
     keys = await conn.execute(
         delete(attachments)
-        .where(attachments.c.message_id.is_(None), attachments.c.created_at < created_before)
+        .where(
+            attachments.c.message_id.is_(None),
+            attachments.c.created_at < created_before,
+            ~exists().where(campaigns.c.banner_attachment_id == attachments.c.id),
+        )
         .returning(attachments.c.sha256)
     )
     return set(keys.scalars())

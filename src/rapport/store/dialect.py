@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import Insert, Table, event
+from sqlalchemy import ColumnElement, Insert, Table, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -249,3 +249,54 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str) -> N
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def ascii_lower(conn: AsyncConnection, value: ColumnElement[str]) -> ColumnElement[str]:
+    """`value` trimmed, with ASCII letters lower-cased, the same on both stores (domain.sponsored.fold):
+    SQLite's lower() folds only ASCII, PostgreSQL's folds all of Unicode, so there it is a translate()."""
+    trimmed = func.trim(value)
+    if conn.dialect.name == "sqlite":
+        return func.lower(trimmed)
+    return func.translate(trimmed, _UPPER, _UPPER.lower())
+
+
+async def reserve_ids(conn: AsyncConnection, table: Table, count: int) -> list[int]:
+    """`count` fresh primary keys for rows about to be inserted in bulk, known before the insert
+    so that rows pointing at each other go in with one executemany per table.
+
+    PostgreSQL takes them from the column's sequence. SQLite continues after the largest id:
+    this runs in a write transaction, which on SQLite holds the database's only write lock.
+    """
+    if count <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = int(await conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+        return list(range(top + 1, top + 1 + count))
+    rows = await conn.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+        {"table": table.name, "count": count},
+    )
+    return [int(r[0]) for r in rows]
+
+
+def upsert_where(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: str,
+    set_: dict[str, Any],
+    where: ColumnElement[bool],
+) -> Insert:
+    """INSERT rows; a row whose `key` exists updates it with `set_` only where `where` holds
+    (`where` reads the existing row). With RETURNING, only rows inserted or updated come back."""
+    if conn.dialect.name == "sqlite":
+        return (
+            sqlite_insert(table).values(list(rows)).on_conflict_do_update(index_elements=[key], set_=set_, where=where)
+        )
+    return (
+        postgresql_insert(table).values(list(rows)).on_conflict_do_update(index_elements=[key], set_=set_, where=where)
+    )

@@ -327,3 +327,87 @@ follow_up_dismissals = Table(
 
 # "Conversations started" counts a member's conversations without reading the whole table.
 Index("ix_conversations_created_by", conversations.c.created_by)
+
+# --- sponsored messages (DESIGN §2) ------------------------------------------------------
+
+advertisers = Table(
+    "advertisers",
+    metadata,
+    # Granted by the operator; only these members may create campaigns.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("advertiser_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("subject", String(60), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("banner_attachment_id", Id, ForeignKey("attachments.id", ondelete="SET NULL")),
+    # JSON: [{id, label, url}], {profile_fields, questions} or NULL, {industries, locations, tiers, headline_keywords}
+    Column("buttons", Text, nullable=False),
+    Column("lead_form", Text),
+    Column("audience", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("audience_size", Integer, nullable=False, server_default="0"),
+    # Counters only: who opened or clicked is never kept where the advertiser can reach it.
+    Column("delivered", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("opened", Integer, nullable=False, server_default="0"),
+    Column("clicked", Integer, nullable=False, server_default="0"),
+    Column("leads", Integer, nullable=False, server_default="0"),
+    Column("shards_pending", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("launched_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index(None, "advertiser_id", "id"),
+)
+
+campaign_shards = Table(
+    "campaign_shards",
+    metadata,
+    # One slice of the audience by member id, delivered page by page; `next_id` moves in
+    # the same transaction as the page it delivered, so a crash repeats no page.
+    Column("campaign_id", Id, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("next_id", BigInteger, nullable=False),
+    Column("end_id", BigInteger, nullable=False),
+    Column("done", Boolean, nullable=False, server_default=false),
+)
+
+sponsored_deliveries = Table(
+    "sponsored_deliveries",
+    metadata,
+    # The unique key per campaign x member: no member ever gets a campaign twice.
+    Column("campaign_id", Id, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("message_id", Id, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=False),
+    # Private to the member's own thread (dedupes the click counter); no route reads it for the advertiser.
+    Column("clicked", Boolean, nullable=False, server_default=false),
+    Column("declined", Boolean, nullable=False, server_default=false),
+    Index(None, "member_id"),
+)
+
+sponsored_caps = Table(
+    "sponsored_caps",
+    metadata,
+    # When the member last received a sponsored message: the frequency cap's one fact.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_received_at", UTCDateTime, nullable=False),
+)
+
+campaign_leads = Table(
+    "campaign_leads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("campaign_id", Id, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("answers", Text, nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    UniqueConstraint("campaign_id", "member_id"),
+)

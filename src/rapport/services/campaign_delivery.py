@@ -1,0 +1,173 @@
+"""Delivering a launched campaign, as durable jobs that survive crashes and share the work.
+
+Launch splits the member-id space into shards (`SHARD_SPAN` ids each) and enqueues one job
+per shard in the launch's own transaction. A job delivers its shard a page at a time: one
+write transaction reads the next `PAGE` members of the audience by id (never the whole
+audience), decides each (domain.sponsored.delivery_decision), takes the recipients'
+frequency-cap slots, writes their threads in bulk, moves the shard's cursor and counts
+`delivered` / `skipped` — all or nothing. So a crash repeats at most the page that did
+not commit, and the delivery row's unique key (campaign x member) makes even that
+harmless. Several processes run different shards at once; two that hold the same shard
+(a lease that expired) take turns on its row lock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rapport import jobs
+from rapport.domain.events import EventType
+from rapport.domain.model import ConversationId, Member, MemberId, MessageId
+from rapport.domain.sponsored import (
+    CampaignState,
+    RecipientFacts,
+    check_launch,
+    delivery_decision,
+    frequency_cutoff,
+)
+from rapport.services.context import Context
+from rapport.services.shapes import message_json
+from rapport.services.sponsored import profile_values, sponsored_json
+from rapport.services.uow import UnitOfWork
+from rapport.store import campaigns as store
+from rapport.store import members, social
+from rapport.store.campaigns import CampaignRow, Candidate, NewThread
+from rapport.store.dialect import reserve_ids
+from rapport.store.messages import MessageRow
+from rapport.store.tables import conversations, messages
+
+KIND = "campaign_delivery"
+SHARD_SPAN = 25_000
+"""Member ids per shard: a 100,000-member network is four jobs that processes can share."""
+PAGE = 200
+"""Members per write transaction. Sends from members wait for the writer at most this long."""
+SLICE_SECONDS = 5.0
+"""A job delivers pages for this long, then reschedules itself: well inside its lease."""
+
+
+async def plan(uow: UnitOfWork, campaign: CampaignRow, *, audience_size: int) -> None:
+    """Mark the campaign sending, with one shard per `SHARD_SPAN` member ids, and enqueue their jobs."""
+    low, high = await store.member_id_span(uow.conn)
+    spans = [(start, min(start + SHARD_SPAN - 1, high)) for start in range(low, high + 1, SHARD_SPAN)]
+    shards = spans if audience_size else []
+    if not await store.start_sending(
+        uow.conn, campaign_id=campaign.id, audience_size=audience_size, shards=shards, at=uow.now
+    ):
+        check_launch(CampaignState.SENDING)  # a launch that raced this one got there first
+    for shard in range(len(shards)):
+        await jobs.enqueue(
+            uow.conn,
+            kind=KIND,
+            key=f"{campaign.id}:{shard}",
+            payload={"campaign_id": campaign.id, "shard": shard},
+            run_at=uow.now,
+            now=uow.now,
+        )
+
+
+async def started(ctx: Context) -> None:
+    """After the launch committed: have this process's runner look for the new jobs now."""
+    if ctx.jobs is not None:
+        await ctx.jobs.wake()
+
+
+def register(ctx: Context) -> None:
+    """Run delivery jobs in this process."""
+    assert ctx.jobs is not None, "delivery runs on the process's job runner"
+
+    async def handle(job: jobs.Job) -> jobs.Reschedule | None:
+        campaign_id, shard = int(job.payload["campaign_id"]), int(job.payload["shard"])
+        deadline = time.monotonic() + SLICE_SECONDS
+        while await deliver_page(ctx, campaign_id=campaign_id, shard=shard):
+            if time.monotonic() > deadline:
+                return jobs.Reschedule(payload=job.payload)
+        return None
+
+    ctx.jobs.register(KIND, handle, max_attempts=10)
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipient:
+    candidate: Candidate
+    thread: NewThread
+
+
+async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
+    """Deliver the shard's next page in one transaction; True while pages remain."""
+    async with UnitOfWork(ctx) as uow:
+        position = await store.lock_shard(uow.conn, campaign_id=campaign_id, shard=shard)
+        campaign = await store.get(uow.conn, campaign_id=campaign_id)
+        if position is None or position.done or campaign is None or campaign.state is not CampaignState.SENDING:
+            return False
+        page = await store.audience_page(
+            uow.conn,
+            campaign_id=campaign.id,
+            audience=campaign.audience,
+            from_id=position.next_id,
+            end_id=position.end_id,
+            limit=PAGE,
+        )
+        fresh = [c for c in page if not c.already_delivered]
+        blocked = await social.blocked_among(
+            uow.conn, member_id=campaign.advertiser_id, others=[c.member_id for c in fresh]
+        )
+        cutoff = frequency_cutoff(uow.now, ctx.settings.sponsored_interval_days)
+        wanted = [
+            c
+            for c in fresh
+            if delivery_decision(
+                RecipientFacts(c.member_id, c.sponsored_messages, c.member_id in blocked, c.last_sponsored_at),
+                advertiser=campaign.advertiser_id,
+                cutoff=cutoff,
+            )
+            is None
+        ]
+        # The cap is taken, not only read: a campaign delivering at the same moment loses the race cleanly.
+        taken = await store.claim_caps(uow.conn, member_ids=[c.member_id for c in wanted], at=uow.now, cutoff=cutoff)
+        chosen = [c for c in wanted if c.member_id in taken]
+        conversation_ids = await reserve_ids(uow.conn, conversations, len(chosen))
+        message_ids = await reserve_ids(uow.conn, messages, len(chosen))
+        recipients = [
+            _Recipient(c, NewThread(c.member_id, cid, mid))
+            for c, cid, mid in zip(chosen, conversation_ids, message_ids, strict=True)
+        ]
+        await store.add_threads(uow.conn, campaign=campaign, threads=[r.thread for r in recipients], at=uow.now)
+        done = len(page) < PAGE
+        await store.advance_shard(
+            uow.conn,
+            campaign_id=campaign.id,
+            shard=shard,
+            next_id=position.end_id + 1 if done else page[-1].member_id + 1,
+            delivered=len(recipients),
+            skipped=len(fresh) - len(recipients),
+            done=done,
+            at=uow.now,
+        )
+        if recipients:
+            advertiser = await members.get(uow.conn, member_id=campaign.advertiser_id)
+            for r in recipients:
+                uow.emit(EventType.MESSAGE_NEW, [r.candidate.member_id], _announcement(uow, campaign, advertiser, r))
+    return not done
+
+
+def _announcement(uow: UnitOfWork, campaign: CampaignRow, advertiser: Member | None, r: _Recipient) -> dict[str, Any]:
+    """The recipient's `message.new`: the message as their thread shows it, `sponsored` block included."""
+    row = MessageRow(
+        id=MessageId(r.thread.message_id),
+        conversation_id=ConversationId(r.thread.conversation_id),
+        sender_id=campaign.advertiser_id,
+        body=campaign.body,
+        created_at=uow.now,
+        edited_at=None,
+        deleted=False,
+        client_id=None,
+        attachment_count=0,
+    )
+    people = {campaign.advertiser_id: advertiser} if advertiser else {}
+    shown = message_json(row, viewer=MemberId(0), members=people)
+    c = r.candidate
+    profile = profile_values(name=c.name, headline=c.headline, industry=c.industry, location=c.location, email=c.email)
+    shown["sponsored"] = sponsored_json(campaign, advertiser, conversation_id=r.thread.conversation_id, profile=profile)
+    return {"conversation_id": str(r.thread.conversation_id), "message": shown}
