@@ -571,3 +571,29 @@ async def test_a_new_message_unarchives_the_conversation_for_its_recipient(api: 
     assert cid not in [c["id"] for c in (await inbox(api, bob, filter="archived"))["conversations"]]
     # the sender's own archive is the sender's choice
     assert cid in [c["id"] for c in (await inbox(api, alice, filter="archived"))["conversations"]]
+
+
+async def test_check_recipients_names_each_refused_recipient_and_stores_nothing(api: Api) -> None:
+    alice, bob, cy, dee = [await api.register(n) for n in ("alice", "bob", "cyril", "dee")]
+    await api.connect(alice, bob)
+    await api.connect(alice, dee)
+    assert (await api.post(dee, "/api/v1/blocks", {"handle": alice.handle})).status_code == 201
+    r = await api.post(
+        alice, "/api/v1/conversations/check-recipients", {"to": [bob.handle, cy.handle, dee.handle, "nobody-here"]}
+    )
+    assert r.status_code == 200, r.text
+    answers = {a["handle"]: (a["ok"], a["kind"], a["code"]) for a in r.json()["recipients"]}
+    assert answers == {
+        bob.handle: (True, "direct", None),
+        cy.handle: (False, None, "connection_required"),
+        dee.handle: (False, None, "blocked"),
+        "nobody-here": (False, None, "member_not_found"),
+    }
+    one = await api.post(alice, "/api/v1/conversations/check-recipients", {"to": [bob.handle]})
+    assert one.json()["recipients"] == [
+        {"handle": bob.handle, "ok": True, "kind": "direct", "code": None, "message": None}
+    ]
+    assert (await inbox(api, alice))["conversations"] == []
+    many = await api.post(alice, "/api/v1/conversations/check-recipients", {"to": [f"m{i}" for i in range(51)]})
+    assert many.status_code == 422
+    assert (await api.post(None, "/api/v1/conversations/check-recipients", {"to": [bob.handle]})).status_code == 401

@@ -29,6 +29,8 @@ def test_a_connection_is_messaged_from_the_dialog_by_keyboard(net: Network, open
     dialog = page.get_by_role("dialog", name="New message")
     expect(dialog.get_by_label("To", exact=True)).to_be_focused()
     page.keyboard.type(ben.handle)
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_test_id("recipient")).to_have_text("Ben Ortiz")
     expect(dialog.get_by_test_id("compose-recipient")).to_contain_text("Staff Engineer at Northwind")
     page.keyboard.press("Tab")
     page.keyboard.type("Hello from the keyboard")
@@ -59,6 +61,7 @@ def test_an_unconnected_or_blocked_recipient_is_explained_and_an_invitation_offe
     sent = net.call("GET", "/api/v1/invitations?direction=sent", ava)["invitations"]
     assert [(i["to"], i["note"]) for i in sent] == [(dan.handle, "Hello Dan, I enjoyed your talk.")]
 
+    dialog.get_by_role("button", name="Remove Dan Fischer").click()
     dialog.get_by_label("To", exact=True).fill(eve.handle)
     expect(problem).to_be_hidden()
     dialog.get_by_role("button", name="Send", exact=True).click()
@@ -88,3 +91,43 @@ def test_a_premium_member_may_send_an_inmail_with_a_subject(net: Network, open_a
     assert net.call("GET", "/api/v1/me", pia)["inmail_credits"] == credits - 1
     conversations = net.call("GET", "/api/v1/conversations?filter=inmail", tom)["conversations"]
     assert [c["subject"] for c in conversations] == ["A data science role at Globex"]
+
+
+def test_several_recipients_by_name_or_handle_with_each_refusal_at_its_chip(net: Network, open_app: Open) -> None:
+    ava = net.member("Ava Morgan")
+    alan = net.member("Alan Backus", "Compiler Engineer")
+    ben = net.member("Ben Ortiz")
+    stranger = net.member("Sam Stranger")
+    net.connect(ava, alan)
+    net.connect(ava, ben)
+    page = open_app(ava)
+    page.get_by_role("button", name="New message").first.click()
+    dialog = page.get_by_role("dialog", name="New message")
+    to = dialog.get_by_role("combobox", name="To")
+
+    to.fill("Alan Backus")  # by name: the suggestion is picked with Enter
+    expect(dialog.get_by_role("option").filter(has_text="Alan Backus")).to_be_visible()
+    to.press("Enter")
+    to.fill(ben.handle)  # by handle
+    to.press("Enter")
+    to.fill(stranger.handle)
+    to.press("Enter")
+    chips = dialog.get_by_test_id("recipient")
+    expect(chips).to_have_count(3)
+    refused = chips.filter(has_text="Sam Stranger")
+    expect(refused.get_by_test_id("recipient-problem")).to_contain_text("Not connected with Sam Stranger")
+    expect(chips.get_by_test_id("recipient-problem")).to_have_count(1)
+    expect(dialog).not_to_contain_text("inmail")
+
+    dialog.get_by_label("Message").fill("Kick-off on Monday, all three of us?")
+    dialog.get_by_role("button", name="Send", exact=True).click()
+    expect(dialog.get_by_test_id("compose-problem")).to_contain_text("Remove the people marked below")
+    expect(dialog.get_by_label("Message")).to_have_value("Kick-off on Monday, all three of us?")  # the draft stays
+    refused.get_by_role("button", name="Remove Sam Stranger").click()
+    dialog.get_by_role("button", name="Send", exact=True).click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("message").filter(has_text="Kick-off on Monday")).to_be_visible()
+
+    started = net.call("GET", "/api/v1/conversations", ava)["conversations"][0]
+    assert started["kind"] == "multi"
+    assert sorted(p["handle"] for p in started["participants"]) == sorted([ava.handle, alan.handle, ben.handle])

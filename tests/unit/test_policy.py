@@ -20,6 +20,7 @@ from rapport.domain.policy import (
     group_messages_left,
     may_add_participants,
     may_message,
+    may_message_each,
     may_reply,
     may_start_group_chat,
     may_start_group_member_conversation,
@@ -498,3 +499,33 @@ def test_a_multi_conversation_takes_people_the_adder_may_message_for_free() -> N
     assert outcome is not None and outcome.reason == "connection_required"
     outcome = add(ConversationKind.MULTI, group_mate(6, accepts_group_messages=False))
     assert outcome is not None and outcome.reason == "connection_required"
+
+
+# --- each recipient of a compose screen, one by one -------------------------------------------
+
+
+def test_each_recipient_of_several_is_judged_alone_so_every_refusal_is_named() -> None:
+    outcomes = may_message_each(
+        sender(Tier.PREMIUM_CAREER, credits=5),
+        [
+            connection(2),
+            group_mate(3),
+            stranger(4),
+            connection(5, blocked=True),
+            stranger(6, tier=Tier.PREMIUM_BUSINESS, open_profile=True),
+            stranger(1),
+        ],
+    )
+    assert [decision(o).kind for o in outcomes[:2]] == [ConversationKind.DIRECT, ConversationKind.GROUP_MEMBER]
+    assert [(refusal(o).reason, refusal(o).recipient) for o in outcomes[2:]] == [
+        ("connection_required", 4),
+        ("blocked", 5),
+        ("connection_required", 6),  # Open Profile opens a 1:1 thread, not a message to several
+        ("cannot_message_self", 1),
+    ]
+
+
+def test_a_single_recipient_gets_the_policys_own_answer() -> None:
+    assert may_message_each(sender(), []) == []
+    assert may_message_each(sender(), [stranger()]) == [may_message(sender(), [stranger()])]
+    assert decision(may_message_each(sender(), [connection()])[0]).kind is ConversationKind.DIRECT

@@ -110,6 +110,10 @@ class ConversationCreate(Shape):
     group_id: Text | None = Field(default=None, max_length=40)
 
 
+class RecipientsCheck(Shape):
+    to: list[Text] = Field(max_length=1000)
+
+
 class MessageCreate(Shape):
     body: Text = Field(default="", max_length=1_000_000)
     client_id: Text | None = Field(default=None, min_length=1, max_length=100)

@@ -98,6 +98,30 @@ def may_message(
     return Decision(ConversationKind.MULTI)
 
 
+def may_message_each(sender: SenderFacts, recipients: Sequence[RecipientFacts]) -> list[Decision | Refusal]:
+    """For a compose screen: what `may_message` would say about each recipient of this set, one by one.
+
+    - One recipient: exactly `may_message`'s answer (without InMail: that is asked for explicitly).
+    - Several: each must be reachable as `direct` or `group_member` (a block, or no tie, refuses
+      that recipient alone), so every refused recipient can be named, not only the first.
+    """
+    if len(recipients) <= 1:
+        return [may_message(sender, recipients)] if recipients else []
+    out: list[Decision | Refusal] = []
+    for recipient in recipients:
+        if recipient.member_id == sender.member_id:
+            out.append(Refusal("cannot_message_self", "You cannot message yourself.", recipient.member_id))
+            continue
+        kind = _free_kind(recipient)
+        if isinstance(kind, Refusal):
+            out.append(kind)
+        elif kind in (ConversationKind.DIRECT, ConversationKind.GROUP_MEMBER):
+            out.append(Decision(kind))
+        else:
+            out.append(_connection_required(recipient, multi=True))
+    return out
+
+
 def may_start_group_chat(
     sender: SenderFacts,
     sender_role: GroupRole | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,15 @@ from rapport.domain.events import EventType
 from rapport.domain.limits import CONVERSATION_TITLE_MAX, MAX_RECIPIENTS
 from rapport.domain.messages import check_body, check_subject
 from rapport.domain.model import ConversationKind, InMailState, Member, MemberId
-from rapport.domain.policy import Decision, RecipientFacts, Refusal, SenderFacts, may_message, may_start_group_chat
+from rapport.domain.policy import (
+    Decision,
+    RecipientFacts,
+    Refusal,
+    SenderFacts,
+    may_message,
+    may_message_each,
+    may_start_group_chat,
+)
 from rapport.services import group_cap, sponsored
 from rapport.services import messages as message_service
 from rapport.services.context import Context
@@ -156,31 +164,85 @@ async def _decide(
         ]
         outcome = may_start_group_chat(sender_facts, role, facts)
     else:
-        connected = await social.connected_among(conn, member_id=sender.id, others=ids)
-        sharing = await social.sharing_a_group(conn, member_id=sender.id, others=ids)
-        pending_inmail = (
-            wants_inmail
-            and len(recipients) == 1
-            and await conversations.has_unanswered_inmail(conn, sender_id=sender.id, recipient_id=ids[0])
-        )
-        facts = [
-            RecipientFacts(
-                member_id=r.id,
-                tier=r.tier,
-                blocked=r.id in blocked,
-                connected=r.id in connected,
-                shares_group=r.id in sharing,
-                accepts_group_messages=r.settings.messages_from_group_members,
-                open_profile=r.settings.open_profile,
-                unanswered_inmail_from_sender=pending_inmail,
-            )
-            for r in recipients
-        ]
+        facts = await _recipient_facts(conn, sender, recipients, blocked=blocked, wants_inmail=wants_inmail)
         outcome = may_message(sender_facts, facts, wants_inmail=wants_inmail)
     if isinstance(outcome, Refusal):
         _raise(outcome)
     assert isinstance(outcome, Decision)
     return outcome
+
+
+async def _recipient_facts(
+    conn: AsyncConnection,
+    sender: Member,
+    recipients: Sequence[Member],
+    *,
+    blocked: Collection[int],
+    wants_inmail: bool,
+) -> list[RecipientFacts]:
+    """What the messaging policy needs to know about each recipient."""
+    ids = [r.id for r in recipients]
+    connected = await social.connected_among(conn, member_id=sender.id, others=ids)
+    sharing = await social.sharing_a_group(conn, member_id=sender.id, others=ids)
+    pending_inmail = (
+        wants_inmail
+        and len(recipients) == 1
+        and await conversations.has_unanswered_inmail(conn, sender_id=sender.id, recipient_id=ids[0])
+    )
+    return [
+        RecipientFacts(
+            member_id=r.id,
+            tier=r.tier,
+            blocked=r.id in blocked,
+            connected=r.id in connected,
+            shares_group=r.id in sharing,
+            accepts_group_messages=r.settings.messages_from_group_members,
+            open_profile=r.settings.open_profile,
+            unanswered_inmail_from_sender=pending_inmail,
+        )
+        for r in recipients
+    ]
+
+
+async def check_recipients(ctx: Context, sender: Member, *, to: Sequence[str]) -> list[dict[str, Any]]:
+    """Before sending: may `sender` start a conversation with these people, each one named?
+
+    Reads only. Each handle gets the policy's answer for this set of recipients
+    (domain.policy.may_message_each), so a compose screen can say which of them is refused and
+    why; an unknown handle is `member_not_found`, as a send would say.
+    """
+    handles = list(dict.fromkeys(h.strip().lower() for h in to if h.strip()))
+    if len(handles) > MAX_RECIPIENTS:
+        raise Invalid(
+            f"A conversation may have at most {MAX_RECIPIENTS} recipients besides you.", code="too_many_recipients"
+        )
+    async with ctx.db.read() as conn:
+        recipients = await members.list_by_handles(conn, handles=handles)
+        blocked = await social.blocked_among(conn, member_id=sender.id, others=[r.id for r in recipients])
+        tier, ledger = await members.get_ledger(conn, member_id=sender.id)
+        sender_facts = SenderFacts(sender.id, tier, credits.accrue(ledger, tier, ctx.clock.now()).balance)
+        facts = await _recipient_facts(conn, sender, recipients, blocked=blocked, wants_inmail=False)
+    outcomes = {r.handle: o for r, o in zip(recipients, may_message_each(sender_facts, facts), strict=True)}
+    out: list[dict[str, Any]] = []
+    for handle in handles:
+        outcome = outcomes.get(handle)
+        if outcome is None:
+            out.append(
+                {
+                    "handle": handle,
+                    "ok": False,
+                    "kind": None,
+                    "code": "member_not_found",
+                    "message": "No member with that handle.",
+                }
+            )
+        elif isinstance(outcome, Refusal):
+            out.append(
+                {"handle": handle, "ok": False, "kind": None, "code": outcome.reason, "message": outcome.message}
+            )
+        else:
+            out.append({"handle": handle, "ok": True, "kind": outcome.kind.value, "code": None, "message": None})
+    return out
 
 
 async def view_for(

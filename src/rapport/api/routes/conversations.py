@@ -19,6 +19,7 @@ from rapport.api.schemas import (
     MessageUpdate,
     ParticipantsAdd,
     ReadCreate,
+    RecipientsCheck,
     Text,
     TypingCreate,
 )
@@ -42,6 +43,12 @@ async def start(body: ConversationCreate, ctx: Ctx, viewer: CurrentMember) -> Js
         group_id=parse_id(body.group_id, "group") if body.group_id else None,
     )
     return Json({"conversation": conversation, "message": message}, status_code=201 if created else 200)
+
+
+@router.post("/check-recipients")
+async def check_recipients(body: RecipientsCheck, ctx: Ctx, viewer: CurrentMember) -> Json:
+    """`{recipients: [{handle, ok, kind, code, message}]}`: the policy's answer for each, before sending."""
+    return Json({"recipients": await conversations.check_recipients(ctx, viewer, to=body.to)})
 
 
 @router.get("", response_model=ConversationsRead)

@@ -98,6 +98,7 @@ Object.assign(api, {
   unblock: (handle) => request('DELETE', `/blocks/${encodeURIComponent(handle)}`),
   blocked: () => request('GET', '/blocks'),
   updateProfile: (patch) => request('PATCH', '/me', patch),
+  checkRecipients: (to) => request('POST', '/conversations/check-recipients', { to }),
   setAvatar: (attachmentId) => request('PUT', '/me/avatar', { attachment_id: attachmentId }),
 });
 

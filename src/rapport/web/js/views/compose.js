@@ -1,12 +1,39 @@
-// The new-message dialog. When the server refuses (403 connection_required / blocked) the
-// dialog says why, in the server's words, and offers what is possible: invite to connect,
-// or — for premium members — send an InMail with a subject, showing the credits left.
-// The client never decides who may be messaged: it asks, and explains the answer.
+// The new-message dialog: recipients as chips (up to 50), picked by name or handle from one's
+// connections and the member directory (GET /members?q=). Before sending, the server says for
+// each recipient whether the policy lets this message reach them (POST
+// /conversations/check-recipients); a refusal is shown at that chip, in plain words. With one
+// recipient, a refusal offers what is possible: invite to connect, or — for premium members —
+// an InMail with a subject. The client never decides who may be messaged: it asks, and explains.
+// The draft is never lost: a failed send leaves recipients, subject and text in place.
 
-import { api, newClientId } from '../api.js';
+import { api, newClientId, limits } from '../api.js';
 import { h, clear, avatar, icon, toast } from '../dom.js';
+import { attachCounter } from './richtext.js';
+import { headlineOf } from './inbox.js';
 
 const DEGREE = { 1: '1st', 2: '2nd', 3: '3rd+' };
+const credits = (n) => `${n} InMail credit${n === 1 ? '' : 's'} left`;
+
+/** The policy's refusal in the member's words (never the API's codes or parameters). */
+function refusalWords(code, name, { several, premium }) {
+  switch (code) {
+    case 'connection_required':
+      if (several) return `Not connected with ${name}: a message to several people reaches only your connections and fellow group members.`;
+      return premium
+        ? 'You are not connected. Send an invitation to connect, or send an InMail.'
+        : 'You are not connected. Send an invitation to connect first.';
+    case 'blocked': return 'You cannot message this member.';
+    case 'member_not_found': return 'No member with that handle.';
+    case 'cannot_message_self': return 'That is you.';
+    case 'premium_required': return 'InMail is for Premium members. Send an invitation to connect instead.';
+    case 'inmail_pending': return `You already sent ${name} an InMail; wait for an answer.`;
+    case 'no_inmail_credits': return 'You have no InMail credits left this month.';
+    case 'group_message_limit': return 'You have reached this month’s limit of new conversations with group members.';
+    case 'too_many_recipients': return 'A message can go to at most 50 people.';
+    default: return null;
+  }
+}
+
 const TITLES = {
   connection_required: (name) => `You are not connected with ${name}`,
   blocked: (name) => `You can’t message ${name}`,
@@ -14,24 +41,27 @@ const TITLES = {
   member_not_found: () => 'No member with that handle',
 };
 
-const credits = (n) => `${n} InMail credit${n === 1 ? '' : 's'} left`;
-
 export async function openCompose(app, prefill = {}) {
   document.getElementById('compose-dialog')?.remove();
   const opener = document.activeElement;
+  const maxRecipients = (await limits()).max_recipients || 50;
 
+  const recipients = []; // [{member, state: 'checking'|'ok'|'refused', code}]
+  const known = new Map(); // handle -> member
+  const chipList = h('ul', { class: 'recipient-chips', 'aria-label': 'Recipients', 'data-testid': 'recipients' });
+  const suggestions = h('ul', { id: 'compose-suggestions', class: 'suggestions', role: 'listbox', 'aria-label': 'People', hidden: true });
   const toInput = h('input', {
-    id: 'compose-to', name: 'to', class: 'input', required: true, list: 'compose-people',
-    autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', placeholder: 'Name or handle',
-    value: prefill.to || '', 'aria-describedby': 'compose-to-hint',
+    id: 'compose-to', name: 'to', class: 'input recipient-input', role: 'combobox', 'aria-autocomplete': 'list',
+    'aria-expanded': 'false', 'aria-controls': 'compose-suggestions', autocomplete: 'off', autocapitalize: 'off',
+    spellcheck: 'false', placeholder: 'Name or handle', 'aria-describedby': 'compose-to-hint',
   });
-  const datalist = h('datalist', { id: 'compose-people' });
   const recipientCard = h('div', { class: 'recipient-card', hidden: true, 'data-testid': 'compose-recipient' });
   const subjectInput = h('input', { id: 'compose-subject', name: 'subject', class: 'input', maxlength: '200' });
   const subjectField = h('div', { class: 'field', hidden: true },
     h('label', { for: 'compose-subject' }, 'Subject'), subjectInput);
   const bodyInput = h('textarea', { id: 'compose-body', name: 'body', class: 'input', rows: '5', required: true, maxlength: '8000' });
   bodyInput.value = prefill.body || '';
+  const counter = attachCounter(bodyInput, 8000);
   const inmailBanner = h('p', { class: 'inmail-banner', hidden: true, 'data-testid': 'inmail-credits' });
   const problem = h('div', { class: 'problem', role: 'alert', hidden: true, 'data-testid': 'compose-problem' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Send');
@@ -47,16 +77,17 @@ export async function openCompose(app, prefill = {}) {
     ),
     h('div', { class: 'field' },
       h('label', { for: 'compose-to' }, 'To'),
-      toInput, datalist,
+      h('div', { class: 'recipient-box' }, chipList, toInput),
+      suggestions,
       h('p', { class: 'hint muted', id: 'compose-to-hint' }, app.isPremium()
-        ? `You can message your connections, or anyone by InMail (${credits(app.credits)}). Type a name or handle.`
-        : 'You can message your connections. Type a name or handle.'),
+        ? `Type a name or handle, then Enter. Up to ${maxRecipients} people; or anyone by InMail (${credits(app.credits)}).`
+        : `Type a name or handle, then Enter. Up to ${maxRecipients} of your connections.`),
       recipientCard,
     ),
     inmailBanner,
     subjectField,
     h('div', { class: 'field' }, h('label', { for: 'compose-body' }, 'Message'), bodyInput,
-      h('p', { class: 'hint muted' }, 'Ctrl+Enter to send')),
+      h('div', { class: 'compose-foot' }, h('p', { class: 'hint muted' }, 'Ctrl+Enter to send'), counter.el)),
     problem,
     h('div', { class: 'dialog-actions' }, cancel, submit),
   );
@@ -68,87 +99,236 @@ export async function openCompose(app, prefill = {}) {
   });
   document.body.append(dialog);
   dialog.showModal();
-  (prefill.to ? bodyInput : toInput).focus();
 
-  const known = new Map(); // handle -> member, for the recipient card
-  const addOption = (m) => {
-    if (known.has(m.handle) || m.id === app.me.id) return;
-    known.set(m.handle, m);
-    datalist.append(h('option', { value: m.handle }, m.headline ? `${m.name} · ${m.headline}` : m.name));
+  const remember = (m) => { if (m?.handle && m.id !== app.me.id) known.set(m.handle, m); };
+  let connections = [];
+  api.connections().then((res) => { connections = res.connections; connections.forEach(remember); }).catch(() => {});
+
+  const nameOf = (r) => r.member.name || r.member.handle;
+  const several = () => recipients.length > 1;
+
+  // ---- chips -------------------------------------------------------------------------
+
+  function renderChips() {
+    clear(chipList);
+    for (const r of recipients) {
+      const name = nameOf(r);
+      const words = r.state === 'refused' ? refusalWords(r.code, name, { several: several(), premium: app.isPremium() }) : null;
+      const problemId = `chip-problem-${r.member.handle}`;
+      chipList.append(h('li', {
+        class: `recipient-chip is-${r.state}`, dataset: { testid: 'recipient', handle: r.member.handle },
+      },
+        avatar(r.member, 'xs'),
+        h('span', { class: 'chip-name' }, name),
+        h('button', {
+          type: 'button', class: 'chip-remove', 'aria-label': `Remove ${name}`, title: `Remove ${name}`,
+          'aria-describedby': words ? problemId : null, onclick: () => removeRecipient(r),
+        }, icon('close')),
+        words ? h('span', { class: 'chip-problem', id: problemId, dataset: { testid: 'recipient-problem' } }, words) : null));
+    }
+    toInput.placeholder = recipients.length ? 'Add another' : 'Name or handle';
+    renderCard();
+  }
+
+  function renderCard() {
+    const only = recipients.length === 1 ? recipients[0].member : null;
+    recipientCard.hidden = !only;
+    if (!only) return;
+    clear(recipientCard).append(
+      avatar(only, 'sm'),
+      h('div', {},
+        h('p', { class: 'strong' }, only.name, ' ', h('span', { class: 'degree' }, DEGREE[only.degree] ? `· ${DEGREE[only.degree]}` : '')),
+        headlineOf(only) ? h('p', { class: 'muted' }, headlineOf(only)) : h('p', { class: 'muted' }, `@${only.handle}`)),
+    );
+  }
+
+  let checkSerial = 0;
+  async function check() {
+    const serial = ++checkSerial;
+    if (!recipients.length) return;
+    try {
+      const res = await api.checkRecipients(recipients.map((r) => r.member.handle));
+      if (serial !== checkSerial) return;
+      const byHandle = new Map(res.recipients.map((a) => [a.handle, a]));
+      for (const r of recipients) {
+        const a = byHandle.get(r.member.handle);
+        r.state = !a ? 'checking' : a.ok ? 'ok' : 'refused';
+        r.code = a?.code || null;
+      }
+      // One recipient: the refusal is explained below with what can be done about it.
+      if (recipients.length === 1 && recipients[0].state === 'refused') recipients[0].state = 'ok';
+      renderChips();
+    } catch { /* the send will say */ }
+  }
+
+  async function addRecipient(member) {
+    remember(member);
+    problem.hidden = true;
+    if (inmail) setInmail(false);
+    if (recipients.some((r) => r.member.handle === member.handle)) { toInput.value = ''; closeSuggestions(); return; }
+    if (recipients.length >= maxRecipients) { toast(`A message can go to at most ${maxRecipients} people.`); return; }
+    if (member.id === app.me.id) { toast('That is you.'); return; }
+    const entry = { member, state: 'checking', code: null };
+    recipients.push(entry);
+    toInput.value = '';
+    closeSuggestions();
+    renderChips();
+    toInput.focus();
+    api.member(member.handle).then(({ degree }) => { entry.member = { ...entry.member, degree }; renderChips(); }).catch(() => {});
+    await check();
+  }
+
+  function removeRecipient(r) {
+    const i = recipients.indexOf(r);
+    if (i >= 0) recipients.splice(i, 1);
+    problem.hidden = true;
+    if (inmail && recipients.length !== 1) setInmail(false);
+    renderChips();
+    toInput.focus();
+    check();
+  }
+
+  // ---- suggestions (combobox with a listbox) -----------------------------------------
+
+  let options = [];
+  let active = -1;
+  const typed = () => toInput.value.trim().replace(/^@/, '');
+
+  function closeSuggestions() {
+    suggestions.hidden = true;
+    toInput.setAttribute('aria-expanded', 'false');
+    toInput.removeAttribute('aria-activedescendant');
+    options = [];
+    active = -1;
+  }
+
+  function showSuggestions(list) {
+    clear(suggestions);
+    options = list.slice(0, 8);
+    active = options.length ? 0 : -1;
+    options.forEach((m, i) => {
+      suggestions.append(h('li', {
+        id: `suggestion-${i}`, role: 'option', class: 'suggestion', 'aria-selected': i === active ? 'true' : 'false',
+        onmousedown: (e) => { e.preventDefault(); addRecipient(m); },
+      }, avatar(m, 'sm'), h('span', { class: 'suggestion-main' },
+        h('span', { class: 'strong' }, m.name), h('span', { class: 'muted' }, headlineOf(m) ? `@${m.handle} · ${headlineOf(m)}` : `@${m.handle}`))));
+    });
+    suggestions.hidden = !options.length;
+    toInput.setAttribute('aria-expanded', options.length ? 'true' : 'false');
+    markActive();
+  }
+
+  function markActive() {
+    [...suggestions.children].forEach((el, i) => el.setAttribute('aria-selected', i === active ? 'true' : 'false'));
+    if (active >= 0) toInput.setAttribute('aria-activedescendant', `suggestion-${active}`);
+    else toInput.removeAttribute('aria-activedescendant');
+  }
+
+  const matches = (m, text) => {
+    const t = text.toLowerCase();
+    return m.handle.toLowerCase().startsWith(t) || (m.name || '').toLowerCase().includes(t);
   };
-  api.connections().then(({ connections }) => connections.forEach(addOption)).catch(() => {});
-
-  const handle = () => toInput.value.trim().replace(/^@/, '');
-  const recipientName = () => known.get(handle())?.name || handle();
 
   let lookupTimer = null;
-  let lookupFor = '';
   function lookUp() {
     clearTimeout(lookupTimer);
-    const text = handle();
+    const text = typed();
+    if (!text) { closeSuggestions(); return; }
+    const taken = new Set(recipients.map((r) => r.member.handle));
+    const local = connections.filter((m) => matches(m, text) && !taken.has(m.handle));
+    showSuggestions(local);
     lookupTimer = setTimeout(async () => {
-      if (!text) { recipientCard.hidden = true; return; }
-      lookupFor = text;
-      api.searchMembers(text).then(({ members }) => members.forEach(addOption)).catch(() => {});
       try {
-        const { member, degree } = await api.member(text);
-        if (lookupFor !== text) return;
-        known.set(member.handle, member);
-        clear(recipientCard).append(
-          avatar(member, 'sm'),
-          h('div', {},
-            h('p', { class: 'strong' }, member.name, ' ', h('span', { class: 'degree' }, DEGREE[degree] ? `· ${DEGREE[degree]}` : '')),
-            member.headline ? h('p', { class: 'muted' }, member.headline) : null),
-        );
-        recipientCard.hidden = false;
-      } catch {
-        if (lookupFor === text) recipientCard.hidden = true;
-      }
-    }, 250);
+        const { members } = await api.searchMembers(text, 8);
+        if (typed() !== text) return;
+        members.forEach(remember);
+        const seen = new Set(local.map((m) => m.handle));
+        showSuggestions([...local, ...members.filter((m) => !seen.has(m.handle) && !taken.has(m.handle) && m.id !== app.me.id)]);
+      } catch { /* keep the local ones */ }
+    }, 200);
   }
-  if (prefill.to) lookUp();
+
+  /** Whatever is typed, as a member: the highlighted suggestion, or a handle looked up. */
+  async function resolveTyped() {
+    const text = typed();
+    if (!text) return null;
+    if (active >= 0 && options[active]) return options[active];
+    if (known.has(text.toLowerCase())) return known.get(text.toLowerCase());
+    try {
+      const { member, degree } = await api.member(text);
+      return { ...member, degree };
+    } catch {
+      try {
+        const { members } = await api.searchMembers(text, 2);
+        if (members.length === 1) return members[0];
+      } catch { /* fall through */ }
+      // A handle we cannot see (unknown, or hidden by a block): the server's check says which.
+      return /^@?[A-Za-z0-9_.-]{3,30}$/.test(text) ? { id: null, handle: text.toLowerCase(), name: text } : null;
+    }
+  }
+
+  async function commitTyped() {
+    const text = typed();
+    const member = await resolveTyped();
+    if (member) { await addRecipient(member); return true; }
+    if (text) {
+      clear(problem).append(h('p', { class: 'problem-title' }, `No member called “${text}”`),
+        h('p', { class: 'problem-text' }, 'Check the spelling, or type their handle.'));
+      problem.hidden = false;
+    }
+    return false;
+  }
+
+  toInput.addEventListener('input', () => { problem.hidden = true; lookUp(); });
+  toInput.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' && options.length) { e.preventDefault(); active = (active + 1) % options.length; markActive(); }
+    else if (e.key === 'ArrowUp' && options.length) { e.preventDefault(); active = (active - 1 + options.length) % options.length; markActive(); }
+    else if ((e.key === 'Enter' && !(e.ctrlKey || e.metaKey)) || e.key === ',') {
+      if (!typed()) return;
+      e.preventDefault();
+      commitTyped();
+    } else if (e.key === 'Escape' && !suggestions.hidden) { e.preventDefault(); e.stopPropagation(); closeSuggestions(); }
+    else if (e.key === 'Backspace' && !toInput.value && recipients.length) { removeRecipient(recipients[recipients.length - 1]); }
+  });
+  toInput.addEventListener('blur', () => setTimeout(closeSuggestions, 150));
+
+  // ---- InMail and refusals (one recipient) --------------------------------------------
 
   function setInmail(on) {
     inmail = on;
     subjectField.hidden = !on;
     inmailBanner.hidden = !on;
+    const name = recipients[0] ? nameOf(recipients[0]) : 'they';
     clear(inmailBanner).append(
       h('span', { class: 'tag' }, 'InMail'),
-      ` ${credits(app.credits)}. Sending this InMail uses one credit; you get it back if ${recipientName()} replies within 90 days.`,
+      ` ${credits(app.credits)}. Sending this InMail uses one credit; you get it back if ${name} replies within 90 days.`,
     );
     submit.textContent = on ? 'Send InMail' : 'Send';
     if (on) subjectInput.focus();
   }
 
-  async function resolveName() {
-    const who = handle();
-    if (known.has(who)) return;
-    try {
-      const { member } = await api.member(who);
-      known.set(member.handle, member);
-    } catch { /* unknown or hidden: the handle will do */ }
-  }
-
-  async function showProblem(err) {
-    if (err.code === 'connection_required' || err.code === 'blocked') await resolveName();
+  function showProblem(err) {
     clear(problem);
     delete problem.dataset.kind;
-    const who = handle();
-    const title = TITLES[err.code]?.(recipientName());
+    const one = recipients.length === 1 ? recipients[0] : null;
+    const name = one ? nameOf(one) : 'them';
+    const title = one ? TITLES[err.code]?.(name) : null;
     if (title) problem.append(h('p', { class: 'problem-title' }, title));
-    problem.append(h('p', { class: 'problem-text', 'data-testid': 'server-message' }, err.message));
+    const words = refusalWords(err.code, name, { several: several(), premium: app.isPremium() })
+      || (err.status === 0 ? 'Not sent: cannot reach the server. Your message is still here; try again.' : err.message);
+    problem.append(h('p', { class: 'problem-text', 'data-testid': 'server-message' }, words));
     const actions = h('div', { class: 'problem-actions' });
-    if (err.code === 'connection_required') {
-      const inviteBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, `Invite ${recipientName()} to connect`);
+    if (one && err.code === 'connection_required') {
+      const inviteBtn = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, `Invite ${name} to connect`);
       inviteBtn.addEventListener('click', async () => {
         inviteBtn.disabled = true;
         try {
           const note = bodyInput.value.trim().slice(0, 300) || undefined;
-          await api.invite(who, note);
+          await api.invite(one.member.handle, note);
           problem.dataset.kind = 'ok';
           clear(problem).append(
             h('p', { class: 'problem-title' }, 'Invitation sent'),
-            h('p', { class: 'problem-text' }, `You can message ${recipientName()} once they accept.`),
+            h('p', { class: 'problem-text' }, `You can message ${name} once they accept.`),
           );
         } catch (e2) {
           inviteBtn.disabled = false;
@@ -172,30 +352,35 @@ export async function openCompose(app, prefill = {}) {
     problem.hidden = false;
   }
 
+  // ---- sending -------------------------------------------------------------------------
+
   bodyInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
   });
-  toInput.addEventListener('input', () => {
-    problem.hidden = true;
-    if (inmail) setInmail(false);
-    lookUp();
-  });
 
+  let clientId = newClientId(); // kept across retries of the same draft: the server stores one message
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const to = handle();
+    if (typed() && !(await commitTyped())) { toInput.focus(); return; }
     const body = bodyInput.value.trim();
-    const missing = !to ? toInput : !body ? bodyInput : inmail && !subjectInput.value.trim() ? subjectInput : null;
+    const missing = !recipients.length ? toInput : !body ? bodyInput : inmail && !subjectInput.value.trim() ? subjectInput : null;
     if (missing) {
       missing.setAttribute('aria-invalid', 'true');
       missing.focus();
       toast(missing === toInput ? 'Choose who to message.' : missing === bodyInput ? 'Write a message first.' : 'An InMail needs a subject.');
       return;
     }
+    if (several() && recipients.some((r) => r.state === 'refused')) {
+      clear(problem).append(h('p', { class: 'problem-title' }, 'Some people can’t receive this message'),
+        h('p', { class: 'problem-text' }, 'Remove the people marked below, then send.'));
+      problem.hidden = false;
+      chipList.querySelector('.is-refused .chip-remove')?.focus();
+      return;
+    }
     for (const el of [toInput, bodyInput, subjectInput]) el.removeAttribute('aria-invalid');
     submit.disabled = true;
     problem.hidden = true;
-    const payload = { to: [to], body, client_id: newClientId() };
+    const payload = { to: recipients.map((r) => r.member.handle), body, client_id: clientId };
     if (inmail) { payload.kind = 'inmail'; payload.subject = subjectInput.value.trim(); }
     try {
       const { conversation } = await api.startConversation(payload);
@@ -208,11 +393,28 @@ export async function openCompose(app, prefill = {}) {
       app.navigate(`#/c/${conversation.id}`);
     } catch (err) {
       submit.disabled = false;
+      if (err.status !== 0) clientId = newClientId(); // refused: nothing was stored under it
       if (err.code === 'connection_required' || err.code === 'no_inmail_credits') {
         try { await app.refreshMe(); } catch { /* keep the old count */ }
       }
       if (inmail && err.code === 'connection_required') setInmail(false);
-      await showProblem(err);
+      if (several()) await check();
+      showProblem(err);
     }
   });
+
+  // ---- prefill -------------------------------------------------------------------------
+
+  const prefilled = prefill.to ? (Array.isArray(prefill.to) ? prefill.to : [prefill.to]) : [];
+  if (prefilled.length) {
+    for (const handle of prefilled) {
+      try {
+        const { member, degree } = await api.member(handle);
+        await addRecipient({ ...member, degree });
+      } catch { toInput.value = handle; }
+    }
+    bodyInput.focus();
+  } else {
+    toInput.focus();
+  }
 }
