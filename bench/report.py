@@ -130,6 +130,19 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"  (RSS {fmt(conns['rss_before_mb'], ' MB', 0)} -> {fmt(conns['rss_after_mb'], ' MB', 0)},"
             f" ramp {fmt(conns['ramp_seconds'], ' s', 1)}, failed {conns['failed']})"
         )
+    for where, sizes in results.get("attachments", {}).items():
+        if not sizes.get("available", True):
+            out.append(f"attach   {where}: not measured ({sizes.get('reason', '')})")
+            continue
+        for label, r in sizes.items():
+            if not isinstance(r, dict):
+                continue
+            out.append(
+                f"attach   {where:<5} {label:>5} x{r['files']:<3}: upload {fmt(r['upload_mb_s'], ' MB/s', 1)}"
+                f"  download {fmt(r['download_mb_s'], ' MB/s', 1)}"
+                f"  server RSS {fmt(r['rss_before_mb'], ' MB', 0)} -> peak {fmt(r['rss_peak_mb'], ' MB', 0)}"
+                f" while uploading (+{fmt(r['rss_growth_mb'], ' MB', 1)})"
+            )
     for key in ("inbox", "search"):
         r = results.get(key)
         if not r:
@@ -173,6 +186,8 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
     check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
     check("search p99", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True, unit="ms")
+    big = results.get("attachments", {}).get("s3", {}).get("25 MB", {})
+    check("server RSS growth while uploading 25 MB files to S3", big.get("rss_growth_mb"), 25, below=True, unit="MB")
     return checks
 
 

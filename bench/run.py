@@ -8,7 +8,9 @@ Phases (each bounded in count and time; 127.0.0.1 only):
   3. delivery latency: open-loop sends at fixed rates, timed to the recipient's socket
   4. typing and read-receipt propagation over WebSockets
   5. inbox page and search latency on the large data set
-  6. idle WebSockets held by one server, and server memory per connection
+  6. attachments: upload and download throughput (1 MB, 25 MB) to local disk and to S3
+     (a SeaweedFS on loopback), and the server's memory while it receives 25 MB files
+  7. idle WebSockets held by one server, and server memory per connection
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import dataset, report, server  # noqa: E402
+from bench import attachments, dataset, report, seaweed, server  # noqa: E402
 from bench.load import raise_nofile, run_job  # noqa: E402
 from bench.stats import add_counts, merge, ratio, summarise  # noqa: E402
 
@@ -56,6 +58,7 @@ QUICK: dict[str, Any] = {
     "idle_procs": 2,
     "idle_batch": 100,
     "idle_budget_s": 25.0,
+    "attachments": {"1 MB": 10, "25 MB": 3},
 }
 FULL: dict[str, Any] = {
     **QUICK,
@@ -75,6 +78,7 @@ FULL: dict[str, Any] = {
     "idle_procs": 8,
     "idle_batch": 250,
     "idle_budget_s": 240.0,
+    "attachments": {"1 MB": 40, "25 MB": 8},
 }
 
 
@@ -173,15 +177,18 @@ class Bench:
             hello.stop()
         self.results["ceiling"] = {"levels": levels}
 
-    def start(self) -> server.Server:
-        env = dict(os.environ)
+    def server_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_S3_")}
         env["RAPPORT_DATA_DIR"] = str(self.tmp)
         env["RAPPORT_DATABASE_URL"] = self.url
         env.pop("RAPPORT_REDIS_URL", None)
         if self.args.redis_url:
             env["RAPPORT_REDIS_URL"] = self.args.redis_url
             env["RAPPORT_REDIS_NAMESPACE"] = f"bench-{self.name}"
-        srv = server.rapport(server.free_port(), self.args.workers, env, self.tmp / "server.log")
+        return env
+
+    def start(self) -> server.Server:
+        srv = server.rapport(server.free_port(), self.args.workers, self.server_env(), self.tmp / "server.log")
         srv.wait_ready("/healthz")
         return srv
 
@@ -302,6 +309,37 @@ class Bench:
                                   "dataset": self.results["dataset"]}):  # fmt: skip
             say(line)
 
+    def attachments(self, srv: server.Server, data: dataset.Dataset) -> None:
+        """Through the server on local disk, then through a second server on the same database whose
+        attachments live in a SeaweedFS bucket (both on loopback)."""
+        pair = data.pairs[0]
+        args = {"conversation_id": pair.conversation_id, "uploader": pair.a_token, "reader": pair.b_token}
+        counts = self.cfg["attachments"]
+        found: dict[str, Any] = {"local": attachments.measure(srv, counts=counts, **args)}
+        self.results["attachments"] = found
+        for line in report.lines({"attachments": {"local": found["local"]}}):
+            say(line)
+        try:
+            store = seaweed.start_seaweedfs(self.tmp / "seaweedfs")
+        except (FileNotFoundError, RuntimeError) as exc:
+            found["s3"] = {"available": False, "reason": str(exc).splitlines()[0]}
+            say(f"attach   S3 not measured: {found['s3']['reason']}")
+            return
+        s3_server = None
+        try:
+            bucket = asyncio.run(store.new_bucket())
+            env = {**self.server_env(), **store.env(bucket), "RAPPORT_DATA_DIR": str(self.tmp / "s3-data")}
+            s3_server = server.rapport(server.free_port(), self.args.workers, env, self.tmp / "server-s3.log")
+            s3_server.wait_ready("/healthz")
+            found["s3"] = attachments.measure(s3_server, counts=counts, **args)
+            found["s3"]["bucket_objects"] = len(asyncio.run(store.objects(bucket, "blobs/")))
+        finally:
+            if s3_server is not None:
+                s3_server.stop()
+            store.stop()
+        for line in report.lines({"attachments": {"s3": found["s3"]}}):
+            say(line)
+
     def idle(self, srv: server.Server, data: dataset.Dataset) -> None:
         c = self.cfg
         n = c["idle_procs"]
@@ -391,6 +429,7 @@ class Bench:
             self.delivery(data)
             self.live(data)
             self.inbox_and_search(data)
+            self.attachments(srv, data)
             self.idle(srv, data)
         finally:
             srv.stop()
@@ -399,7 +438,7 @@ class Bench:
         self.results["targets"] = report.targets(self.results)
         self.results["notes"] = NOTES
         files = report.write(self.out, self.results, self.samples)
-        for log in ("server.log", "hello.log"):
+        for log in ("server.log", "server-s3.log", "hello.log"):
             if (self.tmp / log).exists():
                 shutil.copy(self.tmp / log, self.out / log)
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -424,6 +463,10 @@ NOTES = [
     " each pair repeats every 0.6 s (under the typing rate limit).",
     "Idle WebSockets: each client process binds its own 127.0.0.x source address (one source address gives about"
     " 28k ephemeral ports); memory per connection is the server's RSS delta (all its processes) over connections.",
+    "Attachments: one client, one request at a time, random bytes (no two files share a blob), MB = 10^6 bytes;"
+    " upload time is the POST until its 201 (the bytes are in the store: fsynced, or in the bucket), download time"
+    " the GET until its last byte. S3 is a SeaweedFS (`weed server -s3`) on the same machine, reached over loopback;"
+    " memory is the server's RSS sampled every 10 ms while the files of that size were uploaded.",
     "The data set is written directly into the database with the app's own JSON shaping, one transaction, large"
     " executemany batches; the big network's partners are skewed so the probed members have the deepest inboxes.",
 ]
