@@ -10,6 +10,7 @@ import { openCompose } from './views/compose.js';
 import { renderSettings } from './views/settings.js';
 import { renderInvitations } from './views/invitations.js';
 import { renderInsights } from './views/insights.js';
+import { renderGroups } from './views/groups.js';
 
 const root = document.getElementById('root');
 const connStatus = document.getElementById('conn-status');
@@ -92,6 +93,7 @@ function buildShell() {
   const nav = h('nav', { class: 'topnav', 'aria-label': 'Main' },
     navLink('#/inbox', 'Messaging', 'inbox', 'chat', msgBadge),
     navLink('#/invitations', 'Invitations', 'invitations', 'people', invBadge),
+    navLink('#/groups', 'Groups', 'groups', 'people'),
     navLink('#/insights', 'Insights', 'insights', 'chart'),
     navLink('#/settings', 'Settings', 'settings', 'gear'),
   );
@@ -211,6 +213,10 @@ function route() {
     shell.messaging = null;
     renderInsights(clear(shell.main), app);
     setTitle('Insights');
+  } else if (hash.startsWith('#/groups')) {
+    shell.messaging = null;
+    renderGroups(clear(shell.main), app, hash);
+    setTitle('Groups');
   } else if (hash.startsWith('#/invitations')) {
     shell.messaging = null;
     renderInvitations(clear(shell.main), app, { onChange: refreshInvitationCount });

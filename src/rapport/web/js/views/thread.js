@@ -11,6 +11,8 @@ import { renderAttachments, UploadTray, attachButton, acceptDroppedFiles } from 
 import { renderReactions, openReactionPicker, applyReaction } from './reactions.js';
 import { confirmDialog } from './dialogs.js';
 import { conversationMenu } from './conversation-menu.js';
+import { participantsButton } from './participants.js';
+import { attachMentionAutocomplete, highlightMentions, systemRow } from '../mentions.js';
 
 const PAGE = 30;
 const TYPING_SHOW_MS = 10000;
@@ -66,6 +68,7 @@ export class Thread {
     this.hint = h('p', { class: 'composer-hint', id: `composer-hint-${this.id}` }, 'Enter to send · Shift+Enter for a new line');
     this.input.setAttribute('aria-describedby', this.hint.id);
     this.menu = conversationMenu(this);
+    this.people = participantsButton(this);
     this.tray = new UploadTray({ onChange: () => this.updateSendState(), announce });
     const attach = attachButton((files) => this.tray.add(files));
     this.counter = attachCounter(this.input, BODY_MAX);
@@ -77,7 +80,7 @@ export class Thread {
         h('a', { href: '#/inbox', class: 'btn btn-ghost btn-icon back-link', 'aria-label': 'Back to conversations' }, icon('back')),
         this.headAvatar,
         h('div', { class: 'thread-heading' }, this.titleEl, this.subEl),
-        h('div', { class: 'thread-actions' }, this.menu.el),
+        h('div', { class: 'thread-actions' }, this.people.el, this.menu.el),
       ),
       this.scroller,
       this.typingEl,
@@ -99,6 +102,7 @@ export class Thread {
       this.onTypingInput();
     });
     this.input.addEventListener('blur', () => this.stopTyping());
+    attachMentionAutocomplete(this.input, () => this.conversation?.participants, app.me.id);
     acceptDroppedFiles(this.el, this.input, (files) => this.tray.add(files));
     this.msgList.addEventListener('keydown', (e) => this.onListKey(e));
     this.msgList.addEventListener('focusin', (e) => {
@@ -251,6 +255,7 @@ export class Thread {
     if (c.muted) bits.push('Muted');
     this.subEl.textContent = bits.join(' · ');
     this.subEl.hidden = !bits.length;
+    this.people.sync();
     // Element.append would write a null child as the text "null": leave it out instead.
     clear(this.startEl).append(...[
       avatar(others[0], 'lg'),
@@ -383,13 +388,14 @@ export class Thread {
   }
 
   renderRow(m, prev) {
+    if (m.system) return systemRow(m);
     const mine = m.sender?.id === this.app.me.id;
     const grouped = prev && prev.sender?.id === m.sender?.id && !prev.deleted
       && new Date(m.created_at) - new Date(prev.created_at) < 5 * 60 * 1000
       && dayLabel(prev.created_at) === dayLabel(m.created_at);
     const body = m.deleted
       ? h('p', { class: 'msg-body msg-deleted' }, 'This message was deleted.')
-      : m.body ? renderBody(m.id, m.body, this.expanded) : null;
+      : m.body ? highlightMentions(renderBody(m.id, m.body, this.expanded), m.mentions) : null;
     const files = m.deleted ? null : renderAttachments(m.attachments);
     const editing = this.editing?.id === m.id && !m.deleted;
     const tools = !m.deleted && !m.pending && !editing ? this.renderTools(m, mine) : null;
@@ -717,7 +723,7 @@ export class Thread {
       case 'message.edited': {
         const m = this.messages.get(String(ev.message_id ?? ev.message?.id));
         if (!m) return;
-        this.messages.set(m.id, { ...m, body: ev.body ?? ev.message?.body ?? m.body, edited_at: ev.edited_at ?? ev.message?.edited_at ?? m.edited_at });
+        this.messages.set(m.id, { ...m, body: ev.body ?? ev.message?.body ?? m.body, edited_at: ev.edited_at ?? ev.message?.edited_at ?? m.edited_at, mentions: ev.mentions ?? m.mentions });
         this.renderAll();
         break;
       }
