@@ -23,8 +23,20 @@ from tests.servers import create_pg_database, drop_pg_database, require_postgres
 ADMIN = "test-admin-token"
 
 
+GENEROUS_LIMITS = {
+    "registration": "10000 per hour",
+    "send": "10000 per minute",
+    "upload": "10000 per minute",
+    "login_failure_account": "1000 per 15 minutes",
+    "login_failure_address": "1000 per 15 minutes",
+}
+"""Limits stay on in tests, but a test registering 50 members from one address or sending 100
+messages in a loop is normal use there; tests of the limits themselves use API.md's defaults."""
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base = Settings(
+        rate_limits=GENEROUS_LIMITS,
         data_dir=tmp_path,
         admin_token=ADMIN,
         password_time_cost=1,

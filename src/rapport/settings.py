@@ -14,6 +14,10 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+RATE_LIMIT_PREFIX = "RAPPORT_RATE_LIMIT_"
+"""`RAPPORT_RATE_LIMIT_SEND="60 per minute; 20 per 20 seconds"` overrides one action's limits."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./var")
@@ -32,9 +36,14 @@ class Settings:
     password_memory_cost: int = 19_456
     """Argon2id cost (iterations, KiB). The env overrides exist for tests and benchmarks
     that register many members; production keeps the defaults (OWASP's minimum)."""
-    typing_rate_per_10s: int = 20
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     smtp_url: str | None = None
+    rate_limits_enabled: bool = True
+    """RAPPORT_RATE_LIMITS=off: no abuse limits at all (benchmarks and load tests only)."""
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
+    """Overrides of services/rate_limits.py's defaults, by action, in `limits` notation."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of reverse proxies whose X-Forwarded-For names the client."""
     token_cache_seconds: float = 30.0
     """How long a process may serve a token lookup from memory. Revocations and member
     changes reach every process's cache over the bus at once; this is only a backstop."""
@@ -87,6 +96,15 @@ class Settings:
             jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
             follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),
             group_messages_per_month=max(0, int(env.get("RAPPORT_GROUP_MESSAGES_PER_MONTH") or 15)),
+            rate_limits_enabled=_flag(env.get("RAPPORT_RATE_LIMITS"), True),
+            rate_limits={
+                key.removeprefix(RATE_LIMIT_PREFIX).lower(): value
+                for key, value in env.items()
+                if key.startswith(RATE_LIMIT_PREFIX) and value
+            },
+            trusted_proxies=tuple(
+                p.strip() for p in (env.get("RAPPORT_TRUSTED_PROXIES") or "").split(",") if p.strip()
+            ),
             token_cache_seconds=float(env.get("RAPPORT_TOKEN_CACHE_SECONDS") or 30),
             s3_bucket=env.get("RAPPORT_S3_BUCKET") or None,
             s3_endpoint=env.get("RAPPORT_S3_ENDPOINT") or None,

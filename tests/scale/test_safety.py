@@ -39,6 +39,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     redis = RedisProcess(workdir)
     database_url = asyncio.run(create_pg_database(server_url, migrated=True))
     env = server_env(database_url, redis.url, workdir / "var")
+    # Limits on, with API.md's defaults, except registrations: every test registers from here.
+    env.update(RAPPORT_RATE_LIMITS="on", RAPPORT_RATE_LIMIT_REGISTRATION="1000 per hour")
     servers = [ServerProcess(name, env, workdir) for name in ("A", "B")]
     try:
         redis.start()
@@ -113,3 +115,35 @@ async def test_a_profile_change_on_a_is_seen_on_b_at_once(pair: Pair) -> None:
         async with asyncio.timeout(CLOSE_WAIT):
             while "Erin Renamed" not in names:
                 names.add((await on_b.get(erin, f"{V1}/me")).json()["member"]["name"])
+
+
+def limited(r: httpx.Response) -> None:
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_failed_logins_are_counted_across_processes(pair: Pair) -> None:
+    async with client(pair.a) as on_a, client(pair.b) as on_b:
+        await on_a.register("lim-frank")
+        for n in range(10):
+            api = on_a if n % 2 else on_b
+            r = await api.client.post(f"{V1}/auth/login", json={"login": "lim-frank", "password": "wrong horse"})
+            assert r.status_code == 401
+        for api in (on_a, on_b):
+            limited(await api.client.post(f"{V1}/auth/login", json={"login": "lim-frank", "password": "correct horse"}))
+
+
+async def test_a_burst_of_sends_is_counted_across_processes(pair: Pair) -> None:
+    async with client(pair.a) as on_a, client(pair.b) as on_b:
+        gina, hal = await on_a.register("lim-gina"), await on_b.register("lim-hal")
+        r = await on_a.post(gina, f"{V1}/invitations", {"to": hal.handle})
+        assert r.status_code == 201, r.text
+        assert (await on_b.post(hal, f"{V1}/invitations/{r.json()['invitation']['id']}/accept")).status_code == 200
+        r = await on_a.start(gina, hal, body="first")
+        assert r.status_code == 201, r.text
+        path = f"{V1}/conversations/{r.json()['conversation']['id']}/messages"
+        for n in range(19):
+            assert (await (on_a if n % 2 else on_b).post(gina, path, {"body": f"m{n}"})).status_code == 201
+        limited(await on_a.post(gina, path, {"body": "one too many"}))
+        limited(await on_b.post(gina, path, {"body": "one too many"}))

@@ -20,3 +20,20 @@ def test_password_cost_may_be_lowered_for_tests_but_not_below_a_floor() -> None:
 def test_redis_namespace_keeps_networks_apart_on_one_redis() -> None:
     assert Settings.from_env({}).redis_namespace == "rapport"
     assert Settings.from_env({"RAPPORT_REDIS_NAMESPACE": "staging"}).redis_namespace == "staging"
+
+
+def test_rate_limits_are_on_by_default_and_off_means_off() -> None:
+    assert Settings.from_env({}).rate_limits_enabled
+    assert not Settings.from_env({"RAPPORT_RATE_LIMITS": "off"}).rate_limits_enabled
+    assert Settings.from_env({"RAPPORT_RATE_LIMITS": "on"}).rate_limits_enabled
+
+
+def test_one_action_s_limits_may_be_overridden() -> None:
+    settings = Settings.from_env({"RAPPORT_RATE_LIMIT_SEND": "5 per minute", "RAPPORT_RATE_LIMITS": "on"})
+    assert settings.rate_limits == {"send": "5 per minute"}
+
+
+def test_trusted_proxies_are_a_comma_list() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    proxies = Settings.from_env({"RAPPORT_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,,"}).trusted_proxies
+    assert proxies == ("10.0.0.1", "192.168.0.0/16")

@@ -32,6 +32,7 @@ from rapport.jobs import JobRunner
 from rapport.services import attachments as attachment_service
 from rapport.services import campaign_delivery
 from rapport.services.context import Context, NetworkSwitches
+from rapport.services.rate_limits import RateLimits
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
@@ -65,9 +66,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             bus=bus,
             clock=the_clock,
             network=NetworkSwitches(receipts_default=settings.read_receipts_enabled),
-            typing=TypingTracker(rate=settings.typing_rate_per_10s),
+            typing=TypingTracker(),
             jobs=runner,
             sessions=sessions,
+            limits=RateLimits(
+                enabled=settings.rate_limits_enabled,
+                redis_url=settings.redis_url,
+                namespace=settings.redis_namespace,
+                overrides=settings.rate_limits,
+            ),
         )
         ctx.blob_store = blob_store(settings)
         await ctx.blob_store.start()
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await stop_sweeper()
             await ctx.blob_store.aclose()
             ctx.typing.close()
+            await ctx.limits.close()
             await bus.close()
             await db.dispose()
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from rapport.api.client_address import client_address
 from rapport.domain.errors import NotPermitted, Unauthorized
 from rapport.domain.model import Member
 from rapport.services import accounts
@@ -33,6 +34,15 @@ async def bearer_token(request: Request) -> str:
 
 
 Token = Annotated[str, Depends(bearer_token)]
+
+
+async def client_address_of(request: Request, ctx: Ctx) -> str:
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), ctx.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(client_address_of)]
+"""Where the request comes from, for limits counted per address."""
 
 
 async def current_member(ctx: Ctx, token: Token) -> Member:

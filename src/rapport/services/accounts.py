@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,9 +17,11 @@ from rapport.domain.errors import Conflict, Invalid, NotPermitted, Unauthorized
 from rapport.domain.limits import HANDLE_MAX, HANDLE_MIN, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from rapport.domain.model import Member
 from rapport.services.context import Context
+from rapport.services.rate_limits import Action
 from rapport.services.sessions import end_sessions
 from rapport.store import members
 
+UNKNOWN_ADDRESS = "unknown"
 HANDLE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
 
@@ -60,8 +62,11 @@ def check_name(name: str) -> str:
     return name
 
 
-async def register(ctx: Context, *, handle: str, name: str, email: str, password: str) -> Session:
-    """Create a member and open their first session."""
+async def register(
+    ctx: Context, *, handle: str, name: str, email: str, password: str, address: str = UNKNOWN_ADDRESS
+) -> Session:
+    """Create a member and open their first session (a limited number per client address)."""
+    await ctx.limits.hit(Action.REGISTRATION, address)
     handle = normalise_handle(handle)
     name = check_name(name)
     email = email.strip().lower()
@@ -90,10 +95,18 @@ async def register(ctx: Context, *, handle: str, name: str, email: str, password
 _DUMMY_HASH: dict[int, str] = {}
 
 
-async def login(ctx: Context, *, login: str, password: str) -> Session:
-    """Open a session for a handle or e-mail and password; one answer for every failure."""
+async def login(ctx: Context, *, login: str, password: str, address: str = UNKNOWN_ADDRESS) -> Session:
+    """Open a session for a handle or e-mail and password; one answer for every failure.
+
+    Failed attempts are limited per account and per client address: once either is spent,
+    even the right password waits (else guessing would simply go on).
+    """
     async with ctx.db.read() as conn:
         found = await members.get_credentials(conn, login=login)
+    # An unknown login is limited like an account, so limits do not tell who is a member.
+    account = f"member:{found[0]}" if found else f"login:{login.strip().lower()}"
+    await ctx.limits.check(Action.LOGIN_FAILURE_ACCOUNT, account)
+    await ctx.limits.check(Action.LOGIN_FAILURE_ADDRESS, address)
     ph = hasher(ctx)
     if found is None:
         # Spend the same time as a real check, so timing does not reveal who is a member.
@@ -101,10 +114,10 @@ async def login(ctx: Context, *, login: str, password: str) -> Session:
         if key not in _DUMMY_HASH:
             _DUMMY_HASH[key] = await asyncio.to_thread(ph.hash, secrets.token_hex(8))
         await asyncio.to_thread(_verify, ph, _DUMMY_HASH[key], password)
-        raise Unauthorized("Wrong login or password.", code="invalid_credentials")
+        await _failed(ctx, account, address)
     member_id, stored = found
     if not await asyncio.to_thread(_verify, ph, stored, password):
-        raise Unauthorized("Wrong login or password.", code="invalid_credentials")
+        await _failed(ctx, account, address)
     token = new_token()
     async with ctx.db.write() as conn:
         if ph.check_needs_rehash(stored):
@@ -114,6 +127,12 @@ async def login(ctx: Context, *, login: str, password: str) -> Session:
         member = await members.get(conn, member_id=member_id)
     assert member is not None
     return Session(member, token)
+
+
+async def _failed(ctx: Context, account: str, address: str) -> NoReturn:
+    await ctx.limits.hit(Action.LOGIN_FAILURE_ACCOUNT, account)
+    await ctx.limits.hit(Action.LOGIN_FAILURE_ADDRESS, address)
+    raise Unauthorized("Wrong login or password.", code="invalid_credentials")
 
 
 def _verify(ph: PasswordHasher, stored: str, password: str) -> bool:
@@ -137,11 +156,8 @@ async def logout(ctx: Context, viewer: Member, *, token: str, everywhere: bool =
 async def change_password(ctx: Context, viewer: Member, *, token: str, current: str, new: str) -> None:
     """Set a new password; every other session of the member ends, this one stays."""
     check_password(new)
-    async with ctx.db.read() as conn:
-        found = await members.get_credentials_by_id(conn, member_id=viewer.id)
+    await verify_password(ctx, viewer, current)
     ph = hasher(ctx)
-    if found is None or not await asyncio.to_thread(_verify, ph, found, current):
-        raise NotPermitted("The current password is not right.", code="wrong_password")
     new_hash = await asyncio.to_thread(ph.hash, new)
     kept = token_hash(token)
     async with ctx.db.write() as conn:
@@ -151,10 +167,17 @@ async def change_password(ctx: Context, viewer: Member, *, token: str, current: 
 
 
 async def verify_password(ctx: Context, viewer: Member, password: str) -> None:
-    """Refuse unless `password` is the member's (before something that cannot be undone)."""
+    """Refuse unless `password` is the member's (before something that cannot be undone).
+
+    A wrong one counts as a failed sign-in of the account: a stolen session must not become
+    a way to guess the password.
+    """
+    account = f"member:{viewer.id}"
+    await ctx.limits.check(Action.LOGIN_FAILURE_ACCOUNT, account)
     async with ctx.db.read() as conn:
         found = await members.get_credentials_by_id(conn, member_id=viewer.id)
     if found is None or not await asyncio.to_thread(_verify, hasher(ctx), found, password):
+        await ctx.limits.hit(Action.LOGIN_FAILURE_ACCOUNT, account)
         raise NotPermitted("The password is not right.", code="wrong_password")
 
 

@@ -23,6 +23,7 @@ from rapport.domain.errors import Invalid, NotFound, TooLarge
 from rapport.domain.files import SNIFF_BYTES, UPLOAD_GRACE, classify, may_download, safe_name
 from rapport.domain.model import Member, MemberId, MessageId
 from rapport.services.context import Context
+from rapport.services.rate_limits import Action
 from rapport.services.uow import UnitOfWork
 from rapport.store import attachments as store
 from rapport.store.attachments import AttachmentRow
@@ -57,6 +58,7 @@ def attachment_json(row: AttachmentRow) -> dict[str, Any]:
 
 async def upload(ctx: Context, owner: Member, *, name: str, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
     """Receive one file: refused past the size limit (counted on bytes received) or when its type is not taken."""
+    await ctx.limits.hit(Action.UPLOAD, str(owner.id))
     limit = ctx.settings.max_attachment_bytes
     name = safe_name(name)
     store_ = blobs(ctx)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.bus import Bus
 from rapport.clock import Clock
 from rapport.jobs import JobRunner
+from rapport.services.rate_limits import RateLimits
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
@@ -54,3 +55,5 @@ class Context:
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(cache_seconds=0))
     blob_store: BlobStore | None = None
     """Attachment contents (local or S3): opened by the lifespan, else on first use."""
+    limits: RateLimits = field(default_factory=lambda: RateLimits(enabled=False))
+    """Abuse limits; off where no requests come in (CLI tools)."""

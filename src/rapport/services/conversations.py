@@ -28,6 +28,7 @@ from rapport.domain.policy import (
 from rapport.services import group_cap, sponsored
 from rapport.services import messages as message_service
 from rapport.services.context import Context
+from rapport.services.rate_limits import Action
 from rapport.services.shapes import conversation_json
 from rapport.services.uow import UnitOfWork
 from rapport.store import conversations, groups, members, social
@@ -56,6 +57,7 @@ async def start(
     group_id: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """Start (or continue, for 1:1) a conversation; returns (conversation, message, created)."""
+    await ctx.limits.hit(Action.SEND, str(sender.id))
     handles = list(dict.fromkeys(h.strip().lower() for h in to if h.strip()))
     if not handles:
         raise Invalid("Name at least one recipient.", code="no_recipients")

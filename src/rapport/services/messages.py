@@ -20,6 +20,7 @@ from rapport.domain.receipts import RECEIPT_KINDS, may_see_receipt
 from rapport.services import attachments as attachment_service
 from rapport.services import notifications, sponsored
 from rapport.services.context import Context
+from rapport.services.rate_limits import Action
 from rapport.services.shapes import NO_READS, ReadView, message_json
 from rapport.services.uow import UnitOfWork
 from rapport.store import conversations, members, social
@@ -160,6 +161,7 @@ async def reply(
     first send pays no lookup. A retry still gets the message it first stored even if the
     rules would refuse it now (e.g. a block since): what was accepted stays accepted.
     """
+    await ctx.limits.hit(Action.SEND, str(sender.id))
     async with UnitOfWork(ctx) as uow:
         try:
             conversation, ids = await _check_reply(uow, sender, conversation_id, body, attachments)

@@ -8,13 +8,14 @@ from typing import Any
 import orjson
 
 from rapport.domain.audience import others, typing_audience
-from rapport.domain.errors import Invalid, LimitExceeded, NotFound
+from rapport.domain.errors import Invalid, NotFound
 from rapport.domain.events import EventType
 from rapport.domain.limits import TYPING_TTL
 from rapport.domain.model import ConversationId, ConversationKind, Member, MemberId
 from rapport.domain.receipts import RECEIPT_KINDS, is_receipt_shared, may_see_receipt, receipts_shown_now
 from rapport.services import sponsored
 from rapport.services.context import Context
+from rapport.services.rate_limits import Action
 from rapport.services.shapes import iso, member_json
 from rapport.services.uow import UnitOfWork, encode
 from rapport.store import conversations, members, social
@@ -137,9 +138,7 @@ async def set_typing(ctx: Context, typist: Member, *, conversation_id: int, typi
     """Relay a typing state to the participants allowed to see it. Live only, never stored."""
     if not isinstance(typing, bool):
         raise Invalid("typing is true or false.", code="invalid_typing")
-    wait = ctx.typing.allow(typist.id)
-    if wait:
-        raise LimitExceeded("Typing updates come too fast.", code="typing_rate_limited", retry_after=int(wait) + 1)
+    await ctx.limits.hit(Action.TYPING, str(typist.id))
     async with ctx.db.read() as conn:
         conversation = await conversations.get(conn, conversation_id=conversation_id)
         ids = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import delete, insert
 
-from rapport.api.deps import Admin, Ctx, CurrentMember, Token
+from rapport.api.deps import Admin, ClientAddress, Ctx, CurrentMember, Token
 from rapport.api.responses import Json
 from rapport.api.schemas import (
     LoginCreate,
@@ -31,14 +31,16 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/auth/register", status_code=201, response_model=SessionRead)
-async def register(body: RegisterCreate, ctx: Ctx) -> Json:
-    session = await accounts.register(ctx, handle=body.handle, name=body.name, email=body.email, password=body.password)
+async def register(body: RegisterCreate, ctx: Ctx, address: ClientAddress) -> Json:
+    session = await accounts.register(
+        ctx, handle=body.handle, name=body.name, email=body.email, password=body.password, address=address
+    )
     return Json({"member": member_json(session.member), "token": session.token}, status_code=201)
 
 
 @router.post("/auth/login", response_model=SessionRead)
-async def login(body: LoginCreate, ctx: Ctx) -> Json:
-    session = await accounts.login(ctx, login=body.login, password=body.password)
+async def login(body: LoginCreate, ctx: Ctx, address: ClientAddress) -> Json:
+    session = await accounts.login(ctx, login=body.login, password=body.password, address=address)
     return Json({"member": member_json(session.member), "token": session.token})
 
 
