@@ -11,6 +11,7 @@ import { renderSettings } from './views/settings.js';
 import { renderInvitations } from './views/invitations.js';
 import { renderInsights } from './views/insights.js';
 import { renderGroups } from './views/groups.js';
+import { renderCampaigns, revealCampaignsLink } from './views/campaigns.js';
 
 const root = document.getElementById('root');
 const connStatus = document.getElementById('conn-status');
@@ -95,6 +96,7 @@ function buildShell() {
     navLink('#/invitations', 'Invitations', 'invitations', 'people', invBadge),
     navLink('#/groups', 'Groups', 'groups', 'people'),
     navLink('#/insights', 'Insights', 'insights', 'chart'),
+    navLink('#/campaigns', 'Campaigns', 'campaigns', 'send'),
     navLink('#/settings', 'Settings', 'settings', 'gear'),
   );
   const meBox = h('div', { class: 'me' },
@@ -113,6 +115,9 @@ function buildShell() {
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
   clear(root).append(header, main);
   shell = { header, main, nav, invBadge, msgBadge, messaging: null };
+  const campaignsLink = nav.querySelector('[data-nav="campaigns"]');
+  campaignsLink.hidden = true;
+  revealCampaignsLink(campaignsLink); // advertisers only
 }
 
 function setUnreadTotal(n) {
@@ -209,6 +214,10 @@ function route() {
     shell.messaging = null;
     renderSettings(clear(shell.main), app);
     setTitle('Settings');
+  } else if (hash.startsWith('#/campaigns')) {
+    shell.messaging = null;
+    renderCampaigns(clear(shell.main), app, hash);
+    setTitle('Campaigns');
   } else if (hash.startsWith('#/insights')) {
     shell.messaging = null;
     renderInsights(clear(shell.main), app);

@@ -13,6 +13,8 @@ const FILTERS = [
 ];
 
 export function otherParticipants(app, conversation) {
+  // A sponsored thread's only participant is its recipient; it is shown as the advertiser's.
+  if (conversation.kind === 'sponsored' && conversation.last_message?.sender) return [conversation.last_message.sender];
   const others = (conversation.participants || []).filter((p) => p.id !== app.me.id);
   return others.length ? others : conversation.participants || [];
 }

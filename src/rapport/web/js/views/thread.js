@@ -13,6 +13,7 @@ import { confirmDialog } from './dialogs.js';
 import { conversationMenu } from './conversation-menu.js';
 import { participantsButton } from './participants.js';
 import { attachMentionAutocomplete, highlightMentions, systemRow } from '../mentions.js';
+import { renderSponsored, sponsoredThread } from './sponsored.js';
 
 const PAGE = 30;
 const TYPING_SHOW_MS = 10000;
@@ -264,6 +265,7 @@ export class Thread {
       h('p', { class: 'muted' }, c.kind === 'inmail' ? 'This InMail started the conversation.' : 'This is the start of your conversation.'),
     ].filter(Boolean));
     this.renderInmailBar();
+    if (c.kind === 'sponsored') sponsoredThread(this);
   }
 
   renderInmailBar() {
@@ -416,6 +418,7 @@ export class Thread {
           tools,
           h('div', { class: `bubble${body ? '' : ' bubble-files'}` },
             body, m.edited_at && !m.deleted ? h('span', { class: 'edited' }, ' (edited)') : null, files)),
+        m.sponsored ? renderSponsored(m, this.id) : null,
         m.deleted ? null : renderReactions(m, this.app, this.peopleByHandle(), (emoji, on) => this.react(m, emoji, on)),
         mine ? h('div', { class: 'msg-status', dataset: { testid: 'receipt-slot' } }) : null,
       ),
