@@ -34,6 +34,8 @@ from rapport.store.tables import (
     conversations,
     event_counters,
     events,
+    group_members,
+    groups,
     members,
     messages,
     participants,
@@ -110,6 +112,10 @@ class Dataset:
     probe_tokens: list[str]
     counts: dict[str, int]
     seconds: float = 0.0
+    group_id: int | None = None
+    """A group of up to GROUP_SIZE members of the large network (the probes among them)."""
+    group_cursors: list[str] = field(default_factory=list)
+    """Member-list cursors spread over that group: pages from its start to its end."""
 
 
 class _Builder:
@@ -394,6 +400,7 @@ async def build(
             await _insert(conn, "members", b.member_rows, progress)
             await _insert(conn, "tokens", b.token_rows, progress)
             await _insert(conn, "connections", b.connection_rows, progress)
+            group_id, group_cursors = await _group(conn, big[:GROUP_SIZE], now)
             done = 0
             for name, rows in _rows(b, threads):
                 await _insert(conn, name, rows, None)
@@ -434,7 +441,32 @@ async def build(
         "big_network_members": plan.big_members,
         "big_network_messages": plan.big_messages,
     }
-    return Dataset(pair_list, idle_tokens, probe_tokens, counts, time.perf_counter() - started)
+    counts["group_members"] = min(GROUP_SIZE, len(big))
+    return Dataset(pair_list, idle_tokens, probe_tokens, counts, time.perf_counter() - started, group_id, group_cursors)
+
+
+GROUP_SIZE = 20_000
+GROUP_PAGE = 50
+
+
+async def _group(conn: AsyncConnection, member_ids: list[int], now: datetime) -> tuple[int, list[str]]:
+    """One big open group (its first member the admin), and cursors to page through it."""
+    group_id = (
+        await conn.execute(
+            insert(groups)
+            .values(name="Bench group", description="", visibility="open", created_at=now)
+            .returning(groups.c.id)
+        )
+    ).scalar_one()
+    rows = [
+        {"group_id": group_id, "member_id": m, "role": "admin" if i == 0 else "member", "joined_at": now}
+        for i, m in enumerate(member_ids)
+    ]
+    for i in range(0, len(rows), BATCH):
+        await conn.execute(insert(group_members), rows[i : i + BATCH])
+    ordered = sorted(member_ids)
+    cursors = [""] + [str(ordered[i - 1]) for i in range(GROUP_PAGE, len(ordered), GROUP_PAGE)]
+    return int(group_id), cursors
 
 
 async def _insert(

@@ -155,6 +155,13 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"{key:<8} at {results.get('dataset', {}).get('messages', 0):,} messages: {fmt(r['rps'], ' req/s', 0)}"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
         )
+    group = results.get("group_members")
+    if group:
+        lat = group["latency"]
+        out.append(
+            f"group    members page of {group.get('members') or 0:,}: {fmt(group['rps'], ' req/s', 0)}"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+        )
     return out
 
 
@@ -186,6 +193,8 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
     check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
     check("search p99", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True, unit="ms")
+    group = results.get("group_members", {}).get("latency", {})
+    check("group members page p99 (20,000 members)", group.get("p99"), 20, below=True, unit="ms")
     big = results.get("attachments", {}).get("s3", {}).get("25 MB", {})
     check("server RSS growth while uploading 25 MB files to S3", big.get("rss_growth_mb"), 25, below=True, unit="MB")
     return checks

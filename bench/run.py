@@ -307,7 +307,19 @@ class Bench:
             self.results["search"] = s
         else:
             self.results["search"] = {"available": False, "reason": f"GET /api/v1/search answered {status}"}
+        if data.group_id is not None and data.group_cursors:
+            cursors = data.group_cursors
+            path = f"/api/v1/groups/{data.group_id}/members?limit={dataset.GROUP_PAGE}&cursor="
+            coros = [
+                [{"method": "GET", "path": path + cursors[(i + k * conc) % len(cursors)], "token": t}
+                 for k, t in enumerate(tokens[i::conc])]
+                for i in range(conc)
+            ]  # fmt: skip
+            g = self.closed(self.base, coros, c["inbox_s"], 200)
+            self.samples["group members page"] = g.pop("_samples")
+            self.results["group_members"] = {**g, "members": self.results["dataset"].get("group_members")}
         for line in report.lines({"inbox": self.results["inbox"], "search": self.results["search"],
+                                  "group_members": self.results.get("group_members"),
                                   "dataset": self.results["dataset"]}):  # fmt: skip
             say(line)
 

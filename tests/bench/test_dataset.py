@@ -12,7 +12,7 @@ from typing import Any
 from bench import dataset
 from tests.conftest import Api
 
-PLAN = dataset.Plan(pairs=3, unread_per_pair=2, idle_members=2, big_members=40, big_messages=300, probes=2)
+PLAN = dataset.Plan(pairs=3, unread_per_pair=2, idle_members=2, big_members=120, big_messages=300, probes=2)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -50,3 +50,16 @@ async def test_the_generated_network_reads_back_through_the_api(app: Any, api: A
         "/api/v1/search", params={"q": dataset.SEARCH_TERMS[0]}, headers=bearer(data.probe_tokens[0])
     )
     assert r.status_code == 200, r.text
+
+    # The big group: a probe is a member, and the cursors page through all of it.
+    assert data.counts["group_members"] == PLAN.big_members
+    seen: list[str] = []
+    for cursor in data.group_cursors:
+        r = await api.client.get(
+            f"/api/v1/groups/{data.group_id}/members",
+            params={"limit": dataset.GROUP_PAGE, "cursor": cursor},
+            headers=bearer(data.probe_tokens[0]),
+        )
+        assert r.status_code == 200, r.text
+        seen += [m["member"]["handle"] for m in r.json()["members"]]
+    assert len(seen) == len(set(seen)) == PLAN.big_members

@@ -164,7 +164,11 @@ async def set_typing(ctx: Context, typist: Member, *, conversation_id: int, typi
 
 
 async def _expire(ctx: Context, typist: Member, conversation_id: int, audience: tuple[MemberId, ...]) -> None:
-    await _publish_typing(ctx, typist, conversation_id, audience, False)
+    """The automatic stop, 10 s on: only to those still in the conversation (someone removed
+    meanwhile hears nothing more of it)."""
+    async with ctx.db.read() as conn:
+        current = set(await conversations.participant_ids(conn, conversation_id=conversation_id))
+    await _publish_typing(ctx, typist, conversation_id, tuple(m for m in audience if m in current), False)
 
 
 async def _publish_typing(

@@ -33,6 +33,7 @@ function listenOnce(app) {
   if (listening) return;
   listening = true;
   app.onLive((ev) => {
+    if (ev.type === 'conversation.removed') app.inbox?.scheduleReload?.(); // gone from the list too
     const thread = app.thread;
     if (!thread || String(ev.conversation_id) !== thread.id) return;
     if (ev.type === 'conversation.updated' && ev.change && thread.conversation) {
@@ -44,7 +45,6 @@ function listenOnce(app) {
     } else if (ev.type === 'conversation.removed') {
       panel?.dialog.close();
       toast('You are no longer in that conversation.');
-      app.inbox?.scheduleReload?.();
       app.navigate('#/inbox');
     }
   });
