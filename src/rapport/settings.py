@@ -64,6 +64,9 @@ class Settings:
     s3_region: str = "us-east-1"
     sponsored_interval_days: int = 45
     """A member gets at most one sponsored message per this many days (DESIGN §2)."""
+    ws_queue_bytes: int = 1024 * 1024
+    """Bytes of frames a WebSocket may have waiting for a slow reader; past them the server
+    closes it (4008) and the client resumes from the event log with `since`."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -112,6 +115,7 @@ class Settings:
             s3_secret_key=env.get("RAPPORT_S3_SECRET_KEY") or None,
             s3_region=env.get("RAPPORT_S3_REGION") or "us-east-1",
             sponsored_interval_days=max(0, int(env.get("RAPPORT_SPONSORED_INTERVAL_DAYS") or 45)),
+            ws_queue_bytes=max(64 * 1024, int(env.get("RAPPORT_WS_QUEUE_BYTES") or 1024 * 1024)),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -43,11 +43,18 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def run_server(settings: Settings, *, log_level: str = "warning") -> Iterator[LiveServer]:
-    """Serve a fresh app with `settings` until the block ends."""
+def run_server(
+    settings: Settings, *, log_level: str = "warning", send_buffer: int | None = None
+) -> Iterator[LiveServer]:
+    """Serve a fresh app with `settings` until the block ends.
+
+    `send_buffer` fixes the kernel's send buffer of every accepted connection (they inherit
+    it from the listening socket): a slow network, without loopback's megabytes of buffer."""
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(

@@ -262,3 +262,21 @@ async def test_a_subscriber_too_slow_to_keep_up_gets_one_resync_then_frames_agai
     sub.deliver(b'{"seq":9999}')
     assert sub.get_nowait() == b'{"seq":9999}'
     assert len(wakes) == QUEUE_LIMIT + 2
+
+
+def test_a_subscription_holds_at_most_its_byte_budget() -> None:
+    """Frames are counted in bytes, not only in number: a reader more than `byte_limit`
+    bytes behind loses what was queued for a RESYNC and is marked overflowed."""
+    big = b'{"seq":1,"pad":"' + b"x" * 180 + b'"}'
+    sub = Subscription(1, byte_limit=5 * len(big))
+    for _ in range(4):
+        sub.deliver(big)
+    for _ in range(4):  # read as fast as it comes: the budget is never reached
+        assert sub.get_nowait() == big
+    for _ in range(5):
+        sub.deliver(big)
+    assert not sub.overflowed
+    sub.deliver(big)  # one byte past the budget
+    assert sub.overflowed
+    assert sub.get_nowait() == RESYNC
+    assert sub.get_nowait() is None

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 WS_PATH = "/api/v1/ws"
 AUTH_TIMEOUT = 10.0
 RECENT_LIMIT = 5_000
+TOO_SLOW = 4008
+"""Close code: the socket fell too far behind (RAPPORT_WS_QUEUE_BYTES); reconnect with `since`."""
 
 
 def frame_seq(frame: bytes) -> int | None:
@@ -164,7 +166,7 @@ async def _refuse(ws: WebSocket) -> None:
 async def _serve(ctx: Context, conn: Connection) -> None:
     ws, member = conn.ws, conn.member
     since = ws.query_params.get("since")
-    async with ctx.bus.subscribe(member.id) as sub:
+    async with ctx.bus.subscribe(member.id, byte_limit=ctx.settings.ws_queue_bytes) as sub:
         if since is not None and since.isdigit():
             conn.last_seq = int(since)
         else:
@@ -199,8 +201,22 @@ class _Pump:
         self.wake()
 
     def wake(self) -> None:
-        if not self.broken and (self.task is None or self.task.done()):
+        if self.broken:
+            return
+        if self.sub.overflowed:
+            # Too slow a reader: stop sending (the pump may wait on a full socket) and close.
+            # Nothing is lost: the client reconnects with `since` and reads the log.
+            self.broken = True
+            if self.task is not None:
+                self.task.cancel()
+            self.task = asyncio.create_task(self._close_too_slow())
+        elif self.task is None or self.task.done():
             self.task = asyncio.create_task(self._drain())
+
+    async def _close_too_slow(self) -> None:
+        log.info("closing a socket more than %d bytes behind (member %d)", self.sub.byte_limit, self.conn.member.id)
+        with contextlib.suppress(Exception):
+            await self.conn.ws.close(code=TOO_SLOW, reason="too slow: reconnect with since")
 
     async def stop(self) -> None:
         self.sub.listener = None

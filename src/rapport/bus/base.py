@@ -28,6 +28,8 @@ RESYNC: Final = b""
 """Sentinel frame: frames may have been lost; re-read the event log."""
 
 QUEUE_LIMIT = 2_000
+QUEUE_BYTES = 1024 * 1024
+"""Bytes of frames a subscription holds for its reader by default; see Subscription.overflowed."""
 
 ControlHandler = Callable[[dict[str, Any]], None]
 RESET: Final = {"type": "reset"}
@@ -42,12 +44,17 @@ class Subscription:
     someone awaits `get`. An asyncio.Queue would hold four deques per idle socket.
     """
 
-    __slots__ = ("_frames", "_lagged", "_waiter", "listener", "member_id")
+    __slots__ = ("_bytes", "_frames", "_lagged", "_waiter", "byte_limit", "listener", "member_id", "overflowed")
 
-    def __init__(self, member_id: int) -> None:
+    def __init__(self, member_id: int, byte_limit: int = QUEUE_BYTES) -> None:
         self.member_id = member_id
+        self.byte_limit = byte_limit
         self._frames: deque[bytes] | None = None
+        self._bytes = 0
         self._lagged = False
+        self.overflowed = False
+        """The reader fell more than `byte_limit` bytes (or QUEUE_LIMIT frames) behind: what
+        was queued is dropped for a RESYNC. A socket closes then (its client resumes)."""
         self._waiter: asyncio.Future[None] | None = None
         self.listener: Callable[[], None] | None = None
         """Called after each delivery: lets a consumer wake only when there is a frame."""
@@ -58,13 +65,16 @@ class Subscription:
         frames = self._frames
         if frames is None:
             frames = self._frames = deque()
-        if len(frames) >= QUEUE_LIMIT:
+        if len(frames) >= QUEUE_LIMIT or self._bytes + len(frame) > self.byte_limit:
             # Too slow to keep up: drop what is queued and make the reader resync.
             self._lagged = True
+            self.overflowed = True
             frames.clear()
+            self._bytes = 0
             frames.append(RESYNC)
         else:
             frames.append(frame)
+            self._bytes += len(frame)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
         if self.listener is not None:
@@ -84,8 +94,10 @@ class Subscription:
         if not frames:
             return None
         frame = frames.popleft()
+        self._bytes -= len(frame)
         if not frames:
             self._frames = None
+            self._bytes = 0
         if frame == RESYNC:
             self._lagged = False
         return frame
@@ -177,9 +189,9 @@ class Bus(ABC):
         """A backend hook: stop listening for this member."""
 
     @asynccontextmanager
-    async def subscribe(self, member_id: int) -> AsyncIterator[Subscription]:
+    async def subscribe(self, member_id: int, *, byte_limit: int = QUEUE_BYTES) -> AsyncIterator[Subscription]:
         """Frames for `member_id` from now until the block ends."""
-        sub = Subscription(member_id)
+        sub = Subscription(member_id, byte_limit)
         if self.hub.add(sub):
             await self._on_first_subscription(member_id)
         try:
