@@ -21,6 +21,7 @@ from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
 from rapport.api.routes import limits as limit_routes
+from rapport.api.routes import profile as profile_routes
 from rapport.api.routes import search as search_routes
 from rapport.api.security import SecurityHeaders, docs_page
 from rapport.api.text_guard import RefuseUnstorableText
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(insight_routes.router)
     app.include_router(group_routes.router)
     app.include_router(limit_routes.router)
+    app.include_router(profile_routes.router)
     app.include_router(campaigns.router)
 
     @app.get("/api/docs", include_in_schema=False)

@@ -110,6 +110,10 @@ class ConversationCreate(Shape):
     group_id: Text | None = Field(default=None, max_length=40)
 
 
+class AvatarUpdate(Shape):
+    attachment_id: Text = Field(max_length=40)
+
+
 class RecipientsCheck(Shape):
     to: list[Text] = Field(max_length=1000)
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -410,4 +411,15 @@ campaign_leads = Table(
     Column("answers", Text, nullable=False),
     Column("submitted_at", UTCDateTime, nullable=False),
     UniqueConstraint("campaign_id", "member_id"),
+)
+
+member_avatars = Table(
+    "member_avatars",
+    metadata,
+    # An uploaded profile picture, already cropped square and small (a few KB): one per member.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(16), nullable=False),
+    Column("content_type", String(50), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -100,6 +100,7 @@ Object.assign(api, {
   updateProfile: (patch) => request('PATCH', '/me', patch),
   checkRecipients: (to) => request('POST', '/conversations/check-recipients', { to }),
   setAvatar: (attachmentId) => request('PUT', '/me/avatar', { attachment_id: attachmentId }),
+  removeAvatar: () => request('DELETE', '/me/avatar'),
 });
 
 let limitsPromise = null;

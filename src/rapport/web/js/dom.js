@@ -33,7 +33,7 @@ const AVATAR_PX = { xs: 16, sm: 28, md: 44, lg: 56 };
 export function avatarUrl(member) {
   const url = member?.avatar_url || `/avatars/${encodeURIComponent(member?.handle || 'unknown')}.svg`;
   // Generated avatars take the display name for better initials; uploaded ones are left alone.
-  if (url.startsWith('/avatars/') && !url.includes('?') && member?.name) {
+  if (url.startsWith('/avatars/') && url.endsWith('.svg') && member?.name) {
     return `${url}?name=${encodeURIComponent(member.name.slice(0, 100))}`;
   }
   return url;

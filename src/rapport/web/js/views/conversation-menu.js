@@ -33,6 +33,7 @@ export function conversationMenu(thread) {
   return menuButton({
     label: 'Conversation actions',
     items: async () => {
+      await thread.ready; // opened while the thread was still loading
       const c = thread.conversation;
       if (!c) return [];
       const others = otherParticipants(app, c);

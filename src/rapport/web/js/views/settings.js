@@ -3,6 +3,7 @@
 
 import { api } from '../api.js';
 import { h, clear, avatar, toast } from '../dom.js';
+import { renderProfileEditor, renderBlocked } from './profile.js';
 
 const SWITCHES = [
   {
@@ -66,5 +67,8 @@ export function renderSettings(main, app) {
     ));
   }
   page.append(list);
+  // Profile editing replaces the read-only card; blocked members go last (issue 14).
+  page.querySelector('.profile-card')?.replaceWith(renderProfileEditor(app));
+  page.append(renderBlocked());
   clear(main).append(page);
 }

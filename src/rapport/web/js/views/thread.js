@@ -47,6 +47,7 @@ export class Thread {
     this.activeRow = null; // id of the message row that is the list's one tab stop
     this.highlighted = null; // id of a message opened from search
     this.pendingReveal = null;
+    this.ready = new Promise((resolve) => { this.markReady = resolve; }); // settles once load() is done
 
     this.titleEl = h('h2', { class: 'thread-title', id: `thread-title-${this.id}`, tabindex: '-1' }, 'Loading…');
     this.subEl = h('p', { class: 'thread-sub muted' });
@@ -152,6 +153,14 @@ export class Thread {
   // ---- loading ----------------------------------------------------------------------
 
   async load() {
+    try {
+      await this.loadFirstPage();
+    } finally {
+      this.markReady();
+    }
+  }
+
+  async loadFirstPage() {
     try {
       const [{ conversation }, { messages }] = await Promise.all([
         api.conversation(this.id),
