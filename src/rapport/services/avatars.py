@@ -77,11 +77,11 @@ def centre_square(data: bytes) -> bytes | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as picture:
-                if picture.width * picture.height > attachment_service.THUMBNAIL_MAX_PIXELS:
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width * opened.height > attachment_service.THUMBNAIL_MAX_PIXELS:
                     return None
-                picture = ImageOps.exif_transpose(picture)
-                square = ImageOps.fit(picture.convert("RGBA"), (AVATAR_PX, AVATAR_PX), centering=(0.5, 0.5))
+                upright = ImageOps.exif_transpose(opened)
+                square = ImageOps.fit(upright.convert("RGBA"), (AVATAR_PX, AVATAR_PX), centering=(0.5, 0.5))
                 out = io.BytesIO()
                 square.save(out, "PNG", optimize=True)
                 return out.getvalue()
