@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rapport import __version__
 from rapport.api import access_log, errors
 from rapport.api.limits import BodySizeLimit
-from rapport.api.routes import accounts, campaigns, connections, conversations, events
+from rapport.api.routes import accounts, campaigns, connections, conversations, events, safety
 from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.include_router(router)
     app.include_router(attachment_routes.router)
     app.include_router(search_routes.router)
+    app.include_router(safety.router)
     app.include_router(insight_routes.router)
     app.include_router(group_routes.router)
     app.include_router(limit_routes.router)

@@ -401,3 +401,13 @@ class LeadOnly(Shape):
 
 class ClickRead(Shape):
     url: str
+
+
+class ReportCreate(Shape):
+    reason: Literal["spam", "harassment", "inappropriate", "other"]
+    note: Text | None = Field(default=None, max_length=1000)
+    block: StrictBool = False
+
+
+class ReportResolve(Shape):
+    action: Literal["dismiss", "suspend"]

@@ -19,7 +19,7 @@ from rapport.domain.model import Member
 from rapport.services.context import Context
 from rapport.services.rate_limits import Action
 from rapport.services.sessions import end_sessions
-from rapport.store import members
+from rapport.store import members, reports
 
 UNKNOWN_ADDRESS = "unknown"
 HANDLE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{HANDLE_MIN - 1},{HANDLE_MAX - 1}}}$")
@@ -120,6 +120,9 @@ async def login(ctx: Context, *, login: str, password: str, address: str = UNKNO
         await _failed(ctx, account, address)
     token = new_token()
     async with ctx.db.write() as conn:
+        # Told only to whoever knows the password, in the transaction that would open the session.
+        if await reports.is_suspended(conn, member_id=member_id):
+            raise NotPermitted("This account is suspended.", code="suspended")
         if ph.check_needs_rehash(stored):
             new_hash = ph.hash(password)
             await members.save_password_hash(conn, member_id=member_id, password_hash=new_hash)

@@ -178,13 +178,18 @@ async def block(ctx: Context, viewer: Member, *, handle: str) -> Member:
     """Block a member: it also ends the connection and any open invitation between the two."""
     async with UnitOfWork(ctx) as uow:
         other = await _other(uow.conn, viewer, handle)
-        if other.id == viewer.id:
-            raise Invalid("You cannot block yourself.", code="cannot_block_self")
-        await social.add_block(uow.conn, blocker=viewer.id, blocked=other.id, at=uow.now)
-        if await social.disconnect(uow.conn, a=viewer.id, b=other.id):
-            uow.emit(EventType.CONNECTION_REMOVED, [viewer.id], {"member": member_json(other)})
-        await social.close_pending_between(uow.conn, a=viewer.id, b=other.id, at=uow.now)
+        await block_in(uow, viewer, other)
     return other
+
+
+async def block_in(uow: UnitOfWork, viewer: Member, other: Member) -> None:
+    """Block within a unit of work (a report may block in the same step)."""
+    if other.id == viewer.id:
+        raise Invalid("You cannot block yourself.", code="cannot_block_self")
+    await social.add_block(uow.conn, blocker=viewer.id, blocked=other.id, at=uow.now)
+    if await social.disconnect(uow.conn, a=viewer.id, b=other.id):
+        uow.emit(EventType.CONNECTION_REMOVED, [viewer.id], {"member": member_json(other)})
+    await social.close_pending_between(uow.conn, a=viewer.id, b=other.id, at=uow.now)
 
 
 async def unblock(ctx: Context, viewer: Member, *, handle: str) -> None:

@@ -188,7 +188,7 @@ async def add_token(conn: AsyncConnection, *, token_hash: str, member_id: int, a
 _FOR_TOKEN = Prepared(
     select(*_PUBLIC)
     .select_from(tokens.join(members, members.c.id == tokens.c.member_id))
-    .where(tokens.c.token_hash == bindparam("token_hash"))
+    .where(tokens.c.token_hash == bindparam("token_hash"), members.c.suspended_at.is_(None))
 )
 
 

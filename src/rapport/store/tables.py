@@ -54,6 +54,8 @@ members = Table(
     Column("inmail_balance", Integer, nullable=False, server_default="0"),
     Column("inmail_granted_through", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
+    # Set while an operator has suspended the member: no sign-in, no session.
+    Column("suspended_at", UTCDateTime),
 )
 
 tokens = Table(
@@ -422,4 +424,23 @@ member_avatars = Table(
     Column("content_type", String(50), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    # A member's report of a conversation, for the operator's moderators. Never shown to the
+    # reported member; the reporter is kept only to refuse a second report of the same thread.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reporter_id", Id, ForeignKey("members.id", ondelete="SET NULL")),
+    Column("reported_id", Id, ForeignKey("members.id", ondelete="SET NULL")),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("note", String(1000)),
+    Column("state", String(10), nullable=False),
+    Column("action", String(10)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    UniqueConstraint("reporter_id", "conversation_id"),
+    Index(None, "state", "id"),
 )
