@@ -63,13 +63,14 @@ def migrate() -> None:
 
 @app.command()
 def demo(
-    members: int = typer.Option(300, help="How many members to create."),
+    members: int = typer.Option(2_000, help="How many members to create."),
+    messages: int = typer.Option(50_000, help="About how many messages their history holds."),
     if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if the network has members."),
 ) -> None:
     """Fill the database with a realistic demo network (password for everyone: rapport-demo)."""
     from rapport.demo import build_demo
 
-    asyncio.run(build_demo(Settings.from_env(), members=members, if_empty=if_empty))
+    asyncio.run(build_demo(Settings.from_env(), members=members, messages=messages, if_empty=if_empty))
 
 
 @app.command(context_settings={"allow_extra_args": False})
