@@ -45,6 +45,8 @@ class SeaweedFS:
     log: Path
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
+    probe_bucket: str = ""
+    """The bucket made while waiting for the server to be writable."""
 
     def client(self, *, secret_key: str | None = None) -> Any:
         """An aiobotocore S3 client context (`async with sw.client() as s3:`)."""
@@ -143,7 +145,7 @@ def start_seaweedfs(workdir: Path) -> SeaweedFS:
         "-master.volumeSizeLimitMB=64",
         f"-volume.port={volume}",
         f"-volume.port.grpc={volume_grpc}",
-        "-volume.max=0",
+        "-volume.max=1000",  # volumes are sparse files; the automatic limit follows free disk space
         "-filer",
         f"-filer.port={filer}",
         f"-filer.port.grpc={filer_grpc}",
@@ -177,7 +179,8 @@ async def _wait_until_writable(server: SeaweedFS) -> None:
         if server.process.poll() is not None:
             break
         try:
-            bucket = await server.new_bucket()
+            bucket = server.probe_bucket or await server.new_bucket()
+            server.probe_bucket = bucket
             async with server.client() as s3:
                 await s3.put_object(Bucket=bucket, Key="probe", Body=b"ok")
             return

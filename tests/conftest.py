@@ -17,7 +17,7 @@ import pytest
 from rapport.api.app import create_app
 from rapport.clock import FakeClock
 from rapport.settings import Settings
-from tests.seaweed import SeaweedFS, start_seaweedfs
+from tests.seaweed import S3Place, SeaweedFS, new_place, start_seaweedfs
 from tests.servers import create_pg_database, drop_pg_database, require_postgres
 
 ADMIN = "test-admin-token"
@@ -159,7 +159,8 @@ async def api(app: Any) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    """One SeaweedFS (S3 API on loopback) for the whole session, started on first use."""
+    """One SeaweedFS (S3 API on loopback) for the whole session, started on first use; its
+    `probe_bucket` (made while waiting for it to be writable) is the bucket tests share."""
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     try:
         yield server
@@ -168,6 +169,6 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
 
 
 @pytest.fixture
-async def s3_bucket(seaweedfs: SeaweedFS) -> str:
-    """A new, empty bucket for one test."""
-    return await seaweedfs.new_bucket()
+def s3(seaweedfs: SeaweedFS) -> S3Place:
+    """An empty place of its own in the session's bucket, for one test."""
+    return new_place(seaweedfs, seaweedfs.probe_bucket)

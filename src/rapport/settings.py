@@ -62,6 +62,8 @@ class Settings:
     s3_access_key: str | None = None
     s3_secret_key: str | None = field(default=None, repr=False)
     s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+    """Key prefix inside the bucket (`network-a/`), so several networks can share one bucket."""
     sponsored_interval_days: int = 45
     """A member gets at most one sponsored message per this many days (DESIGN §2)."""
     ws_queue_bytes: int = 1024 * 1024
@@ -114,6 +116,7 @@ class Settings:
             s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY") or None,
             s3_secret_key=env.get("RAPPORT_S3_SECRET_KEY") or None,
             s3_region=env.get("RAPPORT_S3_REGION") or "us-east-1",
+            s3_prefix=(env.get("RAPPORT_S3_PREFIX") or "").strip("/"),
             sponsored_interval_days=max(0, int(env.get("RAPPORT_SPONSORED_INTERVAL_DAYS") or 45)),
             ws_queue_bytes=max(64 * 1024, int(env.get("RAPPORT_WS_QUEUE_BYTES") or 1024 * 1024)),
         )

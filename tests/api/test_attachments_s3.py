@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from tests.api.test_accounts import error_code
 from tests.api.test_attachments import png, send, thread, upload, uploaded
 from tests.conftest import Api, make_settings
-from tests.seaweed import SeaweedFS
+from tests.seaweed import S3Place
+from tests.servers import create_pg_database, drop_pg_database, require_postgres
 
 from rapport.api.app import create_app
 from rapport.clock import FakeClock
@@ -24,12 +25,23 @@ from rapport.services import attachments as attachment_service
 from rapport.store.s3blobs import PART_BYTES
 from rapport.store.tables import attachments
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
-async def app(
-    tmp_path: Path, clock: FakeClock, database_url: str, seaweedfs: SeaweedFS, s3_bucket: str
-) -> AsyncIterator[Any]:
-    settings = make_settings(tmp_path, database_url=database_url, **seaweedfs.settings(s3_bucket))
+async def database_url() -> AsyncIterator[str]:
+    """PostgreSQL only: object storage is for the scaled-out set-up, and nothing here depends
+    on the dialect (the SQLite path of the same service code runs in test_attachments.py)."""
+    url = await create_pg_database(await require_postgres(), migrated=True)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+@pytest.fixture
+async def app(tmp_path: Path, clock: FakeClock, database_url: str, s3: S3Place) -> AsyncIterator[Any]:
+    settings = make_settings(tmp_path, database_url=database_url, **s3.settings())
     application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
@@ -40,13 +52,7 @@ def local_files(api: Api) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-async def blob_objects(seaweedfs: SeaweedFS, bucket: str) -> dict[str, int]:
-    return await seaweedfs.objects(bucket, "blobs/")
-
-
-async def test_files_live_in_the_bucket_and_downloads_keep_their_authorisation(
-    api: Api, seaweedfs: SeaweedFS, s3_bucket: str
-) -> None:
+async def test_files_live_in_the_bucket_and_downloads_keep_their_authorisation(api: Api, s3: S3Place) -> None:
     alice, bob, carol, cid = await thread(api)
     small = await uploaded(api, alice, b"quarterly numbers", "numbers.txt")
     big_bytes = b"OggS" + os.urandom(2 * PART_BYTES + 1000)  # streamed as a multipart upload
@@ -64,28 +70,28 @@ async def test_files_live_in_the_bucket_and_downloads_keep_their_authorisation(
         r = await api.get(who, big["url"])
         assert r.status_code == (404 if who else 401)
     assert error_code(await api.get(carol, small["url"])) == "attachment_not_found"
-    objects = await blob_objects(seaweedfs, s3_bucket)
+    objects = await s3.objects("blobs/")
     assert sorted(objects.values()) == sorted([len(b"quarterly numbers"), len(big_bytes)])
-    assert await seaweedfs.objects(s3_bucket, "tmp/") == {}
+    assert await s3.objects("tmp/") == {}
     assert local_files(api) == []
 
 
-async def test_thumbnails_are_kept_beside_the_object(api: Api, seaweedfs: SeaweedFS, s3_bucket: str) -> None:
+async def test_thumbnails_are_kept_beside_the_object(api: Api, s3: S3Place) -> None:
     alice, bob, _carol, cid = await thread(api)
     image = await uploaded(api, alice, png(), "pic.png")
     await send(api, alice, cid, [image["id"]])
     first = await api.get(bob, image["thumbnail_url"])
     assert first.status_code == 200
-    objects = await blob_objects(seaweedfs, s3_bucket)
+    objects = await s3.objects("blobs/")
     thumbs = [key for key in objects if key.endswith(".thumb")]
     assert len(thumbs) == 1
-    assert await seaweedfs.get(s3_bucket, thumbs[0]) == first.content
+    assert await s3.get(thumbs[0]) == first.content
     assert (await api.get(bob, image["thumbnail_url"])).content == first.content
     assert local_files(api) == []
 
 
 async def test_objects_leave_the_bucket_after_the_last_reference_and_the_sweep(
-    api: Api, clock: FakeClock, seaweedfs: SeaweedFS, s3_bucket: str
+    api: Api, clock: FakeClock, s3: S3Place
 ) -> None:
     alice, bob, _carol, cid = await thread(api)
     shared = await uploaded(api, alice, b"same bytes twice", "one.txt")
@@ -93,29 +99,27 @@ async def test_objects_leave_the_bucket_after_the_last_reference_and_the_sweep(
     first = (await send(api, alice, cid, [shared["id"]])).json()["message"]
     await send(api, alice, cid, [again["id"]])
     orphan = await uploaded(api, alice, b"never attached")
-    assert len(await blob_objects(seaweedfs, s3_bucket)) == 2
+    assert len(await s3.objects("blobs/")) == 2
     assert (await api.delete(alice, f"/api/v1/conversations/{cid}/messages/{first['id']}")).status_code == 204
-    assert len(await blob_objects(seaweedfs, s3_bucket)) == 2  # the other message still names the bytes
+    assert len(await s3.objects("blobs/")) == 2  # the other message still names the bytes
     assert (await api.get(bob, again["url"])).content == b"same bytes twice"
     clock.advance(timedelta(hours=25))
     assert await attachment_service.sweep(api.ctx) == 1
     assert (await api.get(alice, orphan["url"])).status_code == 404
-    assert len(await blob_objects(seaweedfs, s3_bucket)) == 1
-    async with seaweedfs.client() as s3:  # an object no row names, left by a crash
-        await s3.put_object(Bucket=s3_bucket, Key="blobs/ab/cd/abcd" + "0" * 60, Body=b"stray")
+    assert len(await s3.objects("blobs/")) == 1
+    await s3.put("blobs/ab/cd/abcd" + "0" * 60, b"stray")  # an object no row names, left by a crash
     assert await attachment_service.sweep(api.ctx) == 1
-    assert len(await blob_objects(seaweedfs, s3_bucket)) == 1
+    assert len(await s3.objects("blobs/")) == 1
 
 
 async def test_a_download_whose_object_vanished_is_404_and_logged(
-    api: Api, seaweedfs: SeaweedFS, s3_bucket: str, caplog: pytest.LogCaptureFixture
+    api: Api, s3: S3Place, caplog: pytest.LogCaptureFixture
 ) -> None:
     alice, bob, _carol, cid = await thread(api)
     f = await uploaded(api, alice, b"soon gone")
     await send(api, alice, cid, [f["id"]])
-    async with seaweedfs.client() as s3:
-        for key in await blob_objects(seaweedfs, s3_bucket):
-            await s3.delete_object(Bucket=s3_bucket, Key=key)
+    for key in await s3.objects("blobs/"):
+        await s3.delete(key)
     with caplog.at_level(logging.WARNING, logger="rapport.services.attachments"):
         r = await api.get(bob, f["url"])
     assert r.status_code == 404
@@ -132,22 +136,21 @@ async def attachment_rows(api: Api) -> int:
 async def test_an_unreachable_store_starts_says_so_and_uploads_answer_503(
     tmp_path: Path,
     database_url: str,
-    seaweedfs: SeaweedFS,
-    s3_bucket: str,
+    s3: S3Place,
     broken: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    s3 = seaweedfs.settings(s3_bucket)
+    config = s3.settings()
     if broken == "wrong-credentials":
-        s3["s3_secret_key"] = "not-the-secret"
+        config["s3_secret_key"] = "not-the-secret"
     else:
-        s3["s3_endpoint"] = "http://127.0.0.1:9"
-    application = create_app(make_settings(tmp_path, database_url=database_url, **s3))
+        config["s3_endpoint"] = "http://127.0.0.1:9"
+    application = create_app(make_settings(tmp_path, database_url=database_url, **config))
     with caplog.at_level(logging.INFO):
         async with application.router.lifespan_context(application):
             said = [r for r in caplog.records if r.levelno >= logging.ERROR]
             assert len(said) == 1, [r.getMessage() for r in said]
-            assert s3_bucket in said[0].getMessage()
+            assert s3.bucket in said[0].getMessage()
             transport = httpx.ASGITransport(app=application)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 api = Api(client, application)
@@ -158,5 +161,5 @@ async def test_an_unreachable_store_starts_says_so_and_uploads_answer_503(
                     assert error_code(r) == "storage_unavailable"
                     assert r.headers["retry-after"]
                 assert await attachment_rows(api) == 0  # no half-stored row
-    assert await seaweedfs.objects(s3_bucket) == {}
+    assert await s3.objects() == {}
     assert not [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]

@@ -15,7 +15,7 @@ from tests.api.live_server import LiveServer, run_server
 from tests.browser.conftest import Network, Open
 from tests.browser.test_attachments import test_an_image_and_a_pdf_are_sent_shown_and_previewed as image_and_pdf_flow
 from tests.conftest import make_settings
-from tests.seaweed import SeaweedFS
+from tests.seaweed import S3Place, SeaweedFS, new_place
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
@@ -33,22 +33,22 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bucket(seaweedfs: SeaweedFS) -> str:
-    return run(seaweedfs.new_bucket())
+def place(seaweedfs: SeaweedFS) -> S3Place:
+    return new_place(seaweedfs, seaweedfs.probe_bucket)
 
 
 @pytest.fixture(scope="module")
-def browser_server(data_dir: Path, seaweedfs: SeaweedFS, bucket: str) -> Iterator[LiveServer]:
+def browser_server(data_dir: Path, place: S3Place) -> Iterator[LiveServer]:
     """This module's server: attachments in the bucket, not under the data directory."""
-    with run_server(make_settings(data_dir, **seaweedfs.settings(bucket))) as server:
+    with run_server(make_settings(data_dir, **place.settings())) as server:
         yield server
 
 
 def test_files_in_a_bucket_are_sent_shown_and_downloaded(
-    net: Network, open_app: Open, seaweedfs: SeaweedFS, bucket: str, data_dir: Path
+    net: Network, open_app: Open, place: S3Place, data_dir: Path
 ) -> None:
     image_and_pdf_flow(net, open_app)
-    objects = run(seaweedfs.objects(bucket, "blobs/"))
+    objects = run(place.objects("blobs/"))
     assert len([k for k in objects if not k.endswith(".thumb")]) == 2  # the PNG and the PDF
     assert len([k for k in objects if k.endswith(".thumb")]) == 1  # the image's thumbnail, made when shown
     assert [p for p in (data_dir / "attachments").rglob("*") if p.is_file()] == []

@@ -19,7 +19,7 @@ import pytest
 from rapport.domain.errors import Unavailable
 from rapport.store.blobs import STALE_SECONDS, BlobStore, LocalBlobStore
 from rapport.store.s3blobs import PART_BYTES, S3BlobStore
-from tests.seaweed import SeaweedFS
+from tests.seaweed import S3Place
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -28,13 +28,8 @@ async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "local":
         store = LocalBlobStore(tmp_path / "attachments")
     else:
-        seaweedfs: SeaweedFS = request.getfixturevalue("seaweedfs")
-        store = S3BlobStore(
-            bucket=await seaweedfs.new_bucket(),
-            endpoint=seaweedfs.endpoint,
-            access_key=seaweedfs.access_key,
-            secret_key=seaweedfs.secret_key,
-        )
+        place: S3Place = request.getfixturevalue("s3")
+        store = place.store()
     await store.start()
     try:
         yield store
@@ -60,8 +55,8 @@ async def leftovers(blobs: BlobStore) -> list[str]:
     if isinstance(blobs, LocalBlobStore):
         return [p.name for p in blobs.tmp.glob("*")] + [p.name for p in blobs.root.glob("??/??/*.gone")]
     assert isinstance(blobs, S3BlobStore)
-    objects = await blobs.call("list_objects_v2", Prefix="tmp/")
-    uploads = await blobs.call("list_multipart_uploads", Prefix="tmp/")
+    objects = await blobs.call("list_objects_v2", Prefix=f"{blobs.prefix}tmp/")
+    uploads = await blobs.call("list_multipart_uploads", Prefix=f"{blobs.prefix}tmp/")
     return [o["Key"] for o in objects.get("Contents", [])] + [u["Key"] for u in uploads.get("Uploads", [])]
 
 
@@ -191,32 +186,33 @@ async def test_tidy_removes_debris_older_than_a_day_only(blobs: BlobStore) -> No
 
 
 async def test_an_unreachable_bucket_starts_with_one_log_line_and_then_refuses(
-    seaweedfs: SeaweedFS, caplog: pytest.LogCaptureFixture
+    s3: S3Place, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Wrong credentials or no server: start() does not raise, every operation is Unavailable."""
-    bucket = await seaweedfs.new_bucket()
-    for store in (
-        S3BlobStore(bucket=bucket, endpoint=seaweedfs.endpoint, access_key=seaweedfs.access_key, secret_key="wrong"),
-        S3BlobStore(bucket=bucket, endpoint="http://127.0.0.1:9", access_key="a", secret_key="b"),
-        S3BlobStore(bucket="no-such-bucket-here", endpoint=seaweedfs.endpoint, access_key="a", secret_key="b"),
+    """Wrong credentials, no server, no such bucket: start() does not raise, every operation is Unavailable."""
+    for store, refuses in (
+        (s3.store(secret_key="wrong"), True),
+        (s3.store(endpoint="http://127.0.0.1:9", access_key="a", secret_key="b"), True),
+        # SeaweedFS creates a missing bucket on the first PUT; AWS would refuse it. Either way: said at start.
+        (s3.store(bucket=f"no-such-bucket-{s3.prefix}"), False),
     ):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="rapport.store.s3blobs"):
             await store.start()
-            errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
             assert len(errors) == 1
-            assert "unreachable" in errors[0].getMessage()
-            assert bucket in errors[0].getMessage() or "no-such-bucket" in errors[0].getMessage()
-            staged = store.stage(head_bytes=4)
-            await staged.write(b"tiny")
-            await staged.finish()
-            with pytest.raises(Unavailable):
-                await store.keep(staged)
-            big = store.stage(head_bytes=4)
-            with pytest.raises(Unavailable):
-                await big.write(os.urandom(PART_BYTES))
-            with pytest.raises(Unavailable):
-                await store.size("0" * 64)
-            assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1  # said once
+            assert "unreachable" in errors[0]
+            assert f"s3://{store.bucket}/" in errors[0]
+            if refuses:
+                staged = store.stage(head_bytes=4)
+                await staged.write(b"tiny")
+                await staged.finish()
+                with pytest.raises(Unavailable):
+                    await store.keep(staged)
+                big = store.stage(head_bytes=4)
+                with pytest.raises(Unavailable):
+                    await big.write(os.urandom(PART_BYTES))
+                with pytest.raises(Unavailable):
+                    await store.size("0" * 64)
+                assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1  # said once
         await store.aclose()
-    assert await seaweedfs.objects(bucket) == {}
+    assert await s3.objects() == {}

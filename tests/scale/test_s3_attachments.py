@@ -21,7 +21,7 @@ from rapport.store.s3blobs import PART_BYTES
 from tests.scale.conftest import server_env
 from tests.scale.processes import ServerProcess
 from tests.scale.test_scale_out import client, connect
-from tests.seaweed import SeaweedFS
+from tests.seaweed import S3Place, SeaweedFS, new_place
 from tests.servers import create_pg_database, drop_pg_database, require_postgres, require_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -32,7 +32,7 @@ V1 = "/api/v1"
 class Pair:
     a: ServerProcess
     b: ServerProcess
-    bucket: str
+    place: S3Place
     data_dirs: tuple[Path, Path]
 
 
@@ -41,16 +41,16 @@ def pair(tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS) -> Iter
     workdir = tmp_path_factory.mktemp("s3-pair")
     database_url = asyncio.run(create_pg_database(asyncio.run(require_postgres())))
     redis_url = asyncio.run(require_redis())
-    bucket = asyncio.run(seaweedfs.new_bucket())
+    place = new_place(seaweedfs, seaweedfs.probe_bucket)
     servers: list[ServerProcess] = []
     try:
         dirs = (workdir / "a-var", workdir / "b-var")
         for name, data_dir in zip(("A", "B"), dirs, strict=True):
-            env = {**server_env(database_url, redis_url, data_dir), **seaweedfs.env(bucket)}
+            env = {**server_env(database_url, redis_url, data_dir), **place.env()}
             servers.append(ServerProcess(name, env, workdir).start())
         for server in servers:
             server.wait_ready()
-        yield Pair(servers[0], servers[1], bucket, dirs)
+        yield Pair(servers[0], servers[1], place, dirs)
     finally:
         for server in servers:
             server.terminate()
@@ -62,9 +62,7 @@ def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-async def test_a_file_uploaded_through_one_process_downloads_through_the_other(
-    pair: Pair, seaweedfs: SeaweedFS
-) -> None:
+async def test_a_file_uploaded_through_one_process_downloads_through_the_other(pair: Pair) -> None:
     data = b"OggS" + os.urandom(PART_BYTES + 54_321)  # more than one part: a multipart upload
     async with client(pair.a) as on_a, client(pair.b) as on_b:
         alice = await on_a.register("s3alice")
@@ -90,7 +88,7 @@ async def test_a_file_uploaded_through_one_process_downloads_through_the_other(
             assert r.json()["error"]["code"] == "attachment_not_found"
 
     key = hashlib.sha256(data).hexdigest()
-    objects = await seaweedfs.objects(pair.bucket)
+    objects = await pair.place.objects()
     assert objects == {f"blobs/{key[:2]}/{key[2:4]}/{key}": len(data)}
     for data_dir in pair.data_dirs:
         assert files_under(data_dir / "attachments") == []

@@ -37,3 +37,24 @@ def test_trusted_proxies_are_a_comma_list() -> None:
     assert Settings.from_env({}).trusted_proxies == ()
     proxies = Settings.from_env({"RAPPORT_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,,"}).trusted_proxies
     assert proxies == ("10.0.0.1", "192.168.0.0/16")
+
+
+def test_attachments_go_to_s3_only_when_a_bucket_is_named_and_the_secret_is_never_printed() -> None:
+    assert Settings.from_env({}).s3_bucket is None
+    settings = Settings.from_env(
+        {
+            "RAPPORT_S3_BUCKET": "files",
+            "RAPPORT_S3_ENDPOINT": "http://127.0.0.1:8333",
+            "RAPPORT_S3_ACCESS_KEY": "key",
+            "RAPPORT_S3_SECRET_KEY": "very-secret",
+            "RAPPORT_S3_PREFIX": "/network-a/",
+        }
+    )
+    assert (settings.s3_bucket, settings.s3_endpoint, settings.s3_access_key) == (
+        "files",
+        "http://127.0.0.1:8333",
+        "key",
+    )
+    assert (settings.s3_region, settings.s3_prefix) == ("us-east-1", "network-a")
+    assert Settings.from_env({"RAPPORT_S3_REGION": "eu-west-3"}).s3_region == "eu-west-3"
+    assert "very-secret" not in repr(settings)

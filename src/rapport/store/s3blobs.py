@@ -132,6 +132,7 @@ class S3BlobStore:
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key,
             region=settings.s3_region,
+            prefix=f"{settings.s3_prefix.strip('/')}/" if settings.s3_prefix.strip("/") else "",
         )
 
     @property
