@@ -39,6 +39,7 @@ from rapport.store.tables import (
     members,
     messages,
     participants,
+    read_receipts,
     tokens,
 )
 
@@ -103,6 +104,8 @@ class Plan:
     big_members: int
     big_messages: int
     probes: int
+    prolific_sent: int = 0
+    """Messages sent by one member (engagement insight): 100-message threads, half of them theirs."""
 
 
 @dataclass
@@ -116,6 +119,8 @@ class Dataset:
     """A group of up to GROUP_SIZE members of the large network (the probes among them)."""
     group_cursors: list[str] = field(default_factory=list)
     """Member-list cursors spread over that group: pages from its start to its end."""
+    prolific_token: str = ""
+    """The member with `Plan.prolific_sent` sent messages, most of them read and answered."""
 
 
 class _Builder:
@@ -321,6 +326,7 @@ TABLES = {
     "messages": messages,
     "events": events,
     "event_counters": event_counters,
+    "read_receipts": read_receipts,
 }
 
 
@@ -395,7 +401,22 @@ async def build(
                 remaining -= n
                 first = now - timedelta(seconds=span * rng.random() + 3600 * 3)
                 big_specs.append((x, y, n, first, timedelta(seconds=rng.randint(5, 600))))
-            threads = live + _threads(b, big_specs)
+            # One prolific member for engagement insight: threads of 100 messages over 12 weeks,
+            # alternating, so they sent half; their partners read most of what they sent.
+            prolific_token = ""
+            prolific_specs = []
+            if plan.prolific_sent > 0:
+                pro = b.member("pro", 0)
+                prolific_token = b.token(pro)
+                per_thread = 50
+                for i in range(-(-plan.prolific_sent // per_thread)):
+                    partner = b.member("prp", i)
+                    b.connect(pro, partner)
+                    # At most 99 gaps of an hour: the thread ends before now.
+                    first = now - timedelta(days=5 + 79 * rng.random())
+                    gap = timedelta(seconds=rng.randint(60, 3600))
+                    prolific_specs.append((pro, partner, 2 * per_thread, first, gap))
+            threads = live + _threads(b, big_specs) + _threads(b, prolific_specs)
             total = sum(len(t.times) for t in threads)
             await _insert(conn, "members", b.member_rows, progress)
             await _insert(conn, "tokens", b.token_rows, progress)
@@ -408,6 +429,8 @@ async def build(
                     done += len(rows)
                     if progress:
                         progress("messages", done, total)
+            if prolific_specs:
+                await _read_most(conn, sender=prolific_specs[0][0], rng=rng, progress=progress)
             counters = [{"member_id": m, "last_seq": s} for m, s in b.last_seq.items()]
             await _insert(conn, "event_counters", counters, progress)
             # Ids of b's messages to a in each live thread, for a to read one by one.
@@ -442,7 +465,16 @@ async def build(
         "big_network_messages": plan.big_messages,
     }
     counts["group_members"] = min(GROUP_SIZE, len(big))
-    return Dataset(pair_list, idle_tokens, probe_tokens, counts, time.perf_counter() - started, group_id, group_cursors)
+    return Dataset(
+        pair_list,
+        idle_tokens,
+        probe_tokens,
+        counts,
+        time.perf_counter() - started,
+        group_id,
+        group_cursors,
+        prolific_token,
+    )
 
 
 GROUP_SIZE = 20_000
@@ -467,6 +499,31 @@ async def _group(conn: AsyncConnection, member_ids: list[int], now: datetime) ->
     ordered = sorted(member_ids)
     cursors = [""] + [str(ordered[i - 1]) for i in range(GROUP_PAGE, len(ordered), GROUP_PAGE)]
     return int(group_id), cursors
+
+
+async def _read_most(
+    conn: AsyncConnection, *, sender: int, rng: random.Random, progress: Callable[[str, int, int], None] | None
+) -> None:
+    """Shared reads of about 80% of `sender`'s messages by the other member, a few minutes after each."""
+    rows = (
+        await conn.execute(
+            select(messages.c.id, messages.c.conversation_id, messages.c.created_at, participants.c.member_id)
+            .select_from(messages.join(participants, participants.c.conversation_id == messages.c.conversation_id))
+            .where(messages.c.sender_id == sender, participants.c.member_id != sender)
+        )
+    ).all()
+    receipts = [
+        {
+            "conversation_id": cid,
+            "reader_id": reader,
+            "message_id": mid,
+            "read_at": at + timedelta(seconds=rng.randint(30, 900)),
+            "shared": True,
+        }
+        for mid, cid, at, reader in rows
+        if rng.random() < 0.8
+    ]
+    await _insert(conn, "read_receipts", receipts, progress)
 
 
 async def _insert(

@@ -162,6 +162,15 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"group    members page of {group.get('members') or 0:,}: {fmt(group['rps'], ' req/s', 0)}"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
         )
+    for key, what in (("insight", "insight "), ("follow_ups", "follow-ups")):
+        r = results.get(key)
+        if r:
+            lat = r["latency"]
+            out.append(
+                f"{what} for a member with {r['sent']:,} sent messages: {fmt(r['rps'], ' req/s', 0)}"
+                f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+                f"  server CPU {fmt(r.get('server_cpu_ms_per_request'), ' ms', 1)} per answer"
+            )
     return out
 
 
@@ -197,6 +206,14 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     check("group members page p99 (20,000 members)", group.get("p99"), 20, below=True, unit="ms")
     big = results.get("attachments", {}).get("s3", {}).get("25 MB", {})
     check("server RSS growth while uploading 25 MB files to S3", big.get("rss_growth_mb"), 25, below=True, unit="MB")
+    insight = results.get("insight", {})
+    check(
+        f"insight p99 ({insight.get('sent', 10_000):,} sent)",
+        insight.get("latency", {}).get("p99"),
+        100,
+        below=True,
+        unit="ms",
+    )
     return checks
 
 

@@ -7,7 +7,8 @@ Phases (each bounded in count and time; 127.0.0.1 only):
   2. send throughput: closed-loop senders, each in its own 1:1 thread
   3. delivery latency: open-loop sends at fixed rates, timed to the recipient's socket
   4. typing and read-receipt propagation over WebSockets
-  5. inbox page and search latency on the large data set
+  5. inbox page and search latency on the large data set; engagement insight for a member
+     with 10,000 sent messages
   6. attachments: upload and download throughput (1 MB, 25 MB) to local disk and to S3
      (a SeaweedFS on loopback), and the server's memory while it receives 25 MB files
   7. idle WebSockets held by one server, and server memory per connection
@@ -59,6 +60,7 @@ QUICK: dict[str, Any] = {
     "idle_batch": 100,
     "idle_budget_s": 25.0,
     "attachments": {"1 MB": 10, "25 MB": 3},
+    "prolific_sent": 10_000,
 }
 FULL: dict[str, Any] = {
     **QUICK,
@@ -148,6 +150,7 @@ class Bench:
             big_members=c["big_members"],
             big_messages=c["big_messages"],
             probes=c["probes"],
+            prolific_sent=c["prolific_sent"],
         )
         with Progress(transient=False) as progress:
             tasks: dict[str, Any] = {}
@@ -354,6 +357,23 @@ class Bench:
         for line in report.lines({"attachments": {"s3": found["s3"]}}):
             say(line)
 
+    def insight(self, srv: server.Server, data: dataset.Dataset) -> None:
+        """GET /me/insights and /me/follow-ups for the member with `prolific_sent` sent messages,
+        one request at a time (each answer walks all of them); with the server's CPU per answer,
+        which a busy machine inflates less than the wall-clock latency."""
+        c = self.cfg
+        for key, path in (("insight", "/api/v1/me/insights?weeks=12"), ("follow_ups", "/api/v1/me/follow-ups")):
+            target = [[{"method": "GET", "path": path, "token": data.prolific_token}]]
+            cpu0 = srv.cpu_seconds()
+            r = self.closed(self.base, target, c["inbox_s"], 200)
+            answers = r["statuses"].get("200", 0)
+            r["server_cpu_ms_per_request"] = round(1000 * (srv.cpu_seconds() - cpu0) / answers, 2) if answers else None
+            self.samples[key.replace("_", "-")] = r.pop("_samples")
+            r["sent"] = c["prolific_sent"]
+            self.results[key] = r
+        for line in report.lines({"insight": self.results["insight"], "follow_ups": self.results["follow_ups"]}):
+            say(line)
+
     def idle(self, srv: server.Server, data: dataset.Dataset) -> None:
         c = self.cfg
         n = c["idle_procs"]
@@ -434,17 +454,22 @@ class Bench:
         data = self.build_data()
         for f in warm:
             f.result()
-        self.ceiling()
+        if not self.args.only:
+            self.ceiling()
         srv = self.start()
         self.base = srv.base
         try:
-            self.healthz(srv)
-            self.send(srv, data)
-            self.delivery(data)
-            self.live(data)
-            self.inbox_and_search(data)
-            self.attachments(srv, data)
-            self.idle(srv, data)
+            if self.args.only == "insight":
+                self.insight(srv, data)
+            else:
+                self.healthz(srv)
+                self.send(srv, data)
+                self.delivery(data)
+                self.live(data)
+                self.inbox_and_search(data)
+                self.insight(srv, data)
+                self.attachments(srv, data)
+                self.idle(srv, data)
         finally:
             srv.stop()
             self.pool.shutdown(cancel_futures=True)
@@ -522,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=None, help="use the Redis bus (needed for --workers > 1)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (also for the ceiling)")
     parser.add_argument("--out", default=None, help="report directory (default bench/reports/<mode>-<time>)")
+    parser.add_argument("--only", choices=["insight"], default=None, help="after the data set, run only this phase")
     args = parser.parse_args(argv)
     return Bench(args).run()
 

@@ -72,6 +72,8 @@ def _results() -> dict[str, object]:
         },
         "inbox": {"rps": 100.0, "latency": lat},
         "search": {"available": False, "reason": "GET /api/v1/search answered 404"},
+        "insight": {"rps": 50.0, "latency": lat, "sent": 10_000},
+        "follow_ups": {"rps": 80.0, "latency": lat, "sent": 10_000},
     }
 
 
@@ -81,11 +83,13 @@ def test_targets_say_what_is_met_and_what_was_not_measured() -> None:
     assert checks["memory per connection"]["met"] is True
     assert checks["idle WebSockets held"]["met"] is False
     assert checks["search p99"]["met"] is None
+    assert checks["insight p99 (10,000 sent)"]["met"] is True
 
 
 def test_every_figure_is_printed() -> None:
     text = "\n".join(report.lines(_results()))
-    for word in ("ceiling", "send", "delivery", "typing", "receipt", "idle ws", "inbox", "search   not available"):
+    for word in ("ceiling", "send", "delivery", "typing", "receipt", "idle ws", "inbox", "search   not available",
+                 "insight  for a member with 10,000 sent", "follow-ups for a member"):  # fmt: skip
         assert word in text
 
 

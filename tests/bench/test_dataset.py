@@ -12,7 +12,9 @@ from typing import Any
 from bench import dataset
 from tests.conftest import Api
 
-PLAN = dataset.Plan(pairs=3, unread_per_pair=2, idle_members=2, big_members=120, big_messages=300, probes=2)
+PLAN = dataset.Plan(
+    pairs=3, unread_per_pair=2, idle_members=2, big_members=120, big_messages=300, probes=2, prolific_sent=100
+)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -63,3 +65,10 @@ async def test_the_generated_network_reads_back_through_the_api(app: Any, api: A
         assert r.status_code == 200, r.text
         seen += [m["member"]["handle"] for m in r.json()["members"]]
     assert len(seen) == len(set(seen)) == PLAN.big_members
+
+    # The prolific member: everything they sent was answered, most of it read.
+    r = await api.client.get("/api/v1/me/insights", headers=bearer(data.prolific_token))
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert (found["sent"], found["conversations_started"], found["reply_rate"]) == (PLAN.prolific_sent, 2, 1.0)
+    assert 0.5 < found["read_rate"] < 1.0

@@ -13,13 +13,14 @@ from rapport.domain.insight import (
     ReceiptSwitches,
     SentMessage,
     SwitchHistory,
+    Thread,
     UnansweredThread,
     advice_for,
     due_follow_ups,
     first_visible_reads,
     may_count_read,
     summarise,
-    week_of,
+    week_start,
 )
 from rapport.domain.model import ConversationId, ConversationKind, MemberId, MessageId
 
@@ -29,8 +30,13 @@ ME, BOB, CAROL = MemberId(1), MemberId(2), MemberId(3)
 ON = SwitchHistory()
 
 
-def at(minutes: float) -> datetime:
+def when(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+def at(minutes: float) -> float:
+    """POSIX seconds, as the domain takes times."""
+    return when(minutes).timestamp()
 
 
 def switches(
@@ -47,18 +53,17 @@ def read(minutes: float = 5, *, message: int = 10, shared: bool = True, reader: 
     return Read(ConversationId(cid), reader, MessageId(message), at(minutes), shared)
 
 
-def sent(
-    message: int = 10,
-    minutes: float = 0,
-    *,
-    cid: int = 1,
-    kind: ConversationKind = K.DIRECT,
-    reader: MemberId | None = BOB,
-    replied: float | None = None,
-) -> SentMessage:
+def sent(message: int = 10, minutes: float = 0, *, cid: int = 1, replied: float | None = None) -> SentMessage:
     return SentMessage(
-        ConversationId(cid), MessageId(message), kind, at(minutes), reader, at(replied) if replied is not None else None
+        ConversationId(cid), MessageId(message), at(minutes), at(replied) if replied is not None else None
     )
+
+
+def threads(*extra: tuple[int, ConversationKind, MemberId | None]) -> dict[ConversationId, Thread]:
+    """Conversation 1 is a direct thread with Bob; `extra` adds (id, kind, reader)."""
+    out = {ConversationId(1): Thread(K.DIRECT, BOB)}
+    out.update({ConversationId(cid): Thread(kind, reader) for cid, kind, reader in extra})
+    return out
 
 
 def off_between(start: float, end: float | None = None) -> SwitchHistory:
@@ -134,7 +139,7 @@ def test_a_reader_whose_switches_are_unknown_is_treated_as_off() -> None:
 def test_a_read_covers_every_earlier_message_at_its_earliest_time() -> None:
     mine = [sent(10, 0), sent(12, 1), sent(14, 2)]
     reads = [read(5, message=12), read(3, message=13), read(8, message=20)]
-    assert first_visible_reads(mine, reads, switches()) == {
+    assert first_visible_reads(mine, reads, threads(), switches()) == {
         MessageId(10): at(3),
         MessageId(12): at(3),
         MessageId(14): at(8),
@@ -142,29 +147,28 @@ def test_a_read_covers_every_earlier_message_at_its_earliest_time() -> None:
 
 
 def test_reads_by_someone_other_than_the_threads_reader_or_elsewhere_are_ignored() -> None:
-    mine = [sent(10), sent(30, cid=2, kind=K.MULTI, reader=None)]
+    mine = [sent(10), sent(30, cid=2)]
     reads = [read(reader=CAROL), read(message=30, cid=2), read(message=50, cid=9)]
-    assert first_visible_reads(mine, reads, switches()) == {}
+    assert first_visible_reads(mine, reads, threads((2, K.MULTI, None)), switches()) == {}
 
 
 def test_a_hidden_read_does_not_cover_what_a_later_visible_one_does() -> None:
     mine = [sent(10)]
     history = off_between(1, 4)
-    assert first_visible_reads(mine, [read(2), read(6, message=11)], switches(bob=history)) == {MessageId(10): at(6)}
+    found = first_visible_reads(mine, [read(2), read(6, message=11)], threads(), switches(bob=history))
+    assert found == {MessageId(10): at(6)}
 
 
 # -- summarise -------------------------------------------------------------------------
 
 
 def test_totals_rates_and_medians() -> None:
-    mine = [
-        sent(10, 0, replied=10),
-        sent(20, 0, cid=2, reader=None, kind=K.INMAIL, replied=30),
-        sent(30, 0, cid=3, reader=BOB),
-        sent(40, 0, cid=4, reader=None, kind=K.GROUP_CHAT),
-    ]
+    mine = [sent(10, 0, replied=10), sent(20, 0, cid=2, replied=30), sent(30, 0, cid=3), sent(40, 0, cid=4)]
     reads = [read(2), read(4, message=20, cid=2), read(6, message=30, cid=3)]
-    found = summarise(sent=mine, reads=reads, switches=switches(), conversations_started=3, now=at(60), weeks=2)
+    kinds = threads((2, K.INMAIL, None), (3, K.DIRECT, BOB), (4, K.GROUP_CHAT, None))
+    found = summarise(
+        sent=mine, reads=reads, threads=kinds, switches=switches(), conversations_started=3, now=when(60), weeks=2
+    )
     assert (found.sent, found.conversations_started, found.read, found.replied) == (4, 3, 2, 2)
     assert (found.read_rate, found.reply_rate) == (0.5, 0.5)
     assert found.median_seconds_to_read == 240  # 2 and 6 minutes
@@ -172,7 +176,7 @@ def test_totals_rates_and_medians() -> None:
 
 
 def test_nothing_sent_gives_no_rates() -> None:
-    found = summarise(sent=[], reads=[], switches=switches(), conversations_started=0, now=T0, weeks=3)
+    found = summarise(sent=[], reads=[], threads={}, switches=switches(), conversations_started=0, now=T0, weeks=3)
     assert (found.read_rate, found.reply_rate, found.median_seconds_to_read, found.median_seconds_to_reply) == (
         None,
         None,
@@ -189,11 +193,17 @@ def test_weeks_bucket_messages_by_the_week_they_were_sent_oldest_first() -> None
         sent(1, -3 * week),  # before the window: in the totals only
         sent(2, -week, cid=3, replied=-week + 5),
         sent(3, 0),
-        sent(4, 1, cid=2, reader=None, kind=K.MULTI, replied=2),
+        sent(4, 1, cid=2, replied=2),
         sent(5, week + 60),  # after "now": a clock that moved back
     ]
     found = summarise(
-        sent=mine, reads=[read(3, message=3)], switches=switches(), conversations_started=0, now=at(60), weeks=2
+        sent=mine,
+        reads=[read(3, message=3)],
+        threads=threads((2, K.MULTI, None), (3, K.DIRECT, BOB)),
+        switches=switches(),
+        conversations_started=0,
+        now=when(60),
+        weeks=2,
     )
     assert found.sent == 5
     assert [(w.week, w.sent, w.read, w.replied) for w in found.weeks] == [
@@ -203,8 +213,10 @@ def test_weeks_bucket_messages_by_the_week_they_were_sent_oldest_first() -> None
 
 
 def test_a_week_starts_on_monday_utc() -> None:
-    assert week_of(datetime(2026, 1, 11, 23, 59, tzinfo=UTC)) == date(2026, 1, 5)
-    assert week_of(datetime(2026, 1, 12, 0, 0, tzinfo=UTC)) == date(2026, 1, 12)
+    monday = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
+    assert week_start(datetime(2026, 1, 11, 23, 59, tzinfo=UTC).timestamp()) == monday
+    assert week_start(monday) == monday
+    assert week_start(monday - 1) == monday - 7 * 86_400
 
 
 # -- follow-ups ------------------------------------------------------------------------
@@ -214,7 +226,7 @@ def thread(
     cid: int = 1, *, minutes: float = 0, unanswered: int = 1, dismissed: float | None = None
 ) -> UnansweredThread:
     return UnansweredThread(
-        ConversationId(cid), BOB, at(minutes), unanswered, at(dismissed) if dismissed is not None else None
+        ConversationId(cid), BOB, when(minutes), unanswered, when(dismissed) if dismissed is not None else None
     )
 
 
@@ -229,24 +241,24 @@ def test_the_stop_advice_says_change_add_value_or_move_on() -> None:
 
 def test_a_thread_is_due_once_it_waited_the_whole_delay() -> None:
     after = timedelta(hours=1)
-    assert due_follow_ups([thread()], now=at(59), after=after) == []
-    (due,) = due_follow_ups([thread()], now=at(60), after=after)
+    assert due_follow_ups([thread()], now=when(59), after=after) == []
+    (due,) = due_follow_ups([thread()], now=when(60), after=after)
     assert (due.advice, due.advice_text) == (Advice.FOLLOW_UP, ADVICE_TEXT[Advice.FOLLOW_UP])
 
 
 def test_due_threads_come_longest_waiting_first() -> None:
     due = due_follow_ups(
-        [thread(1, minutes=30), thread(2, minutes=0, unanswered=3)], now=at(600), after=timedelta(hours=1)
+        [thread(1, minutes=30), thread(2, minutes=0, unanswered=3)], now=when(600), after=timedelta(hours=1)
     )
     assert [(d.thread.conversation_id, d.advice) for d in due] == [(2, Advice.STOP), (1, Advice.FOLLOW_UP)]
 
 
 def test_a_dismissal_hides_a_thread_until_a_newer_message() -> None:
     after = timedelta(hours=1)
-    assert due_follow_ups([thread(minutes=0, dismissed=90)], now=at(600), after=after) == []
-    assert due_follow_ups([thread(minutes=0, dismissed=0)], now=at(600), after=after) == []
-    assert len(due_follow_ups([thread(minutes=100, unanswered=2, dismissed=90)], now=at(600), after=after)) == 1
+    assert due_follow_ups([thread(minutes=0, dismissed=90)], now=when(600), after=after) == []
+    assert due_follow_ups([thread(minutes=0, dismissed=0)], now=when(600), after=after) == []
+    assert len(due_follow_ups([thread(minutes=100, unanswered=2, dismissed=90)], now=when(600), after=after)) == 1
 
 
 def test_a_thread_with_nothing_unanswered_is_never_due() -> None:
-    assert due_follow_ups([thread(unanswered=0)], now=at(600), after=timedelta(hours=1)) == []
+    assert due_follow_ups([thread(unanswered=0)], now=when(600), after=timedelta(hours=1)) == []

@@ -32,8 +32,9 @@ import bisect
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from rapport.domain.model import ConversationId, ConversationKind, MemberId, MessageId
 from rapport.domain.receipts import is_receipt_shared
@@ -42,42 +43,53 @@ WEEKS_DEFAULT = 12
 WEEKS_MAX = 104
 FOLLOW_UP_AFTER_DEFAULT = timedelta(days=3)
 FOLLOW_UPS_BEFORE_STOP = 2
+WEEK = 7 * 86_400
+# 1970-01-01 was a Thursday: weeks (Monday 00:00 UTC) start 4 days off the epoch's.
+_MONDAY = 4 * 86_400
+
+# Times below are POSIX seconds (floats), not datetimes: one answer handles every message a
+# member ever sent (10,000 and more), and the rows are tuples for the same reason.
 
 
 @dataclass(frozen=True, slots=True)
 class SwitchHistory:
-    """When one switch changed, oldest first; it is on before its first recorded change
-    (the product's default), and `current` is what it says now."""
+    """When one switch changed (POSIX seconds, oldest first); it is on before its first
+    recorded change (the product's default), and `current` is what it says now."""
 
-    changes: tuple[tuple[datetime, bool], ...] = ()
+    changes: tuple[tuple[float, bool], ...] = ()
     current: bool = True
 
-    def is_on_at(self, at: datetime) -> bool:
+    def is_on_at(self, at: float) -> bool:
         """The switch's position at `at` (a change at exactly `at` already applies)."""
-        i = bisect.bisect_right(self.changes, at, key=lambda change: change[0])
+        if not self.changes:
+            return True
+        i = bisect.bisect_right(self.changes, (at, True))
         return self.changes[i - 1][1] if i else True
 
 
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """One of the member's messages; `reader` is the other member of a 1:1 thread, if any."""
+class SentMessage(NamedTuple):
+    """One of the member's messages, and when someone else first wrote after it."""
 
     conversation_id: ConversationId
     message_id: MessageId
+    sent_at: float
+    replied_at: float | None
+
+
+class Thread(NamedTuple):
+    """One of the member's conversations: its kind, and the other member of a 1:1 thread."""
+
     kind: ConversationKind
-    sent_at: datetime
     reader: MemberId | None
-    replied_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class Read:
+class Read(NamedTuple):
     """A recorded read: `reader`'s thread showed messages up to `message_id` at `read_at`."""
 
     conversation_id: ConversationId
     reader: MemberId
     message_id: MessageId
-    read_at: datetime
+    read_at: float
     shared: bool
 
 
@@ -114,94 +126,114 @@ class Insight:
 
 def may_count_read(read: Read, *, kind: ConversationKind, switches: ReceiptSwitches) -> bool:
     """Whether a read is one the sender may see, both at the time of the read and now."""
-    reader = switches.readers.get(read.reader, SwitchHistory(current=False))
-    then = (
+    return _visible_now(read.reader, kind, switches) and _visible_then(read, switches)
+
+
+def _visible_now(reader: MemberId, kind: ConversationKind, switches: ReceiptSwitches) -> bool:
+    """Today's switches and blocks let the sender see `reader`'s receipts in a thread of `kind`."""
+    history = switches.readers.get(reader)
+    return switches.network.current and is_receipt_shared(
+        kind=kind,
+        reader_switch=history is not None and history.current,
+        sender_switch=switches.sender.current,
+        blocked=reader in switches.blocked,
+    )
+
+
+_UNKNOWN = SwitchHistory(current=False)
+
+
+def _visible_then(read: Read, switches: ReceiptSwitches) -> bool:
+    """The read was shared, and every switch was on at the moment it happened."""
+    reader = switches.readers.get(read.reader, _UNKNOWN)
+    return (
         read.shared
         and switches.network.is_on_at(read.read_at)
-        and is_receipt_shared(
-            kind=kind,
-            reader_switch=reader.is_on_at(read.read_at),
-            sender_switch=switches.sender.is_on_at(read.read_at),
-            blocked=False,
-        )
+        and reader.is_on_at(read.read_at)
+        and switches.sender.is_on_at(read.read_at)
     )
-    now = switches.network.current and is_receipt_shared(
-        kind=kind,
-        reader_switch=reader.current,
-        sender_switch=switches.sender.current,
-        blocked=read.reader in switches.blocked,
-    )
-    return then and now
-
-
-class _ReadIndex:
-    """Counted reads of one conversation by message id, with the earliest read time at or after each."""
-
-    def __init__(self, reads: list[Read]) -> None:
-        reads.sort(key=lambda r: r.message_id)
-        self.ids = [r.message_id for r in reads]
-        self.earliest: list[datetime] = [r.read_at for r in reads]
-        for i in range(len(reads) - 2, -1, -1):
-            self.earliest[i] = min(self.earliest[i], self.earliest[i + 1])
-
-    def read_at(self, message_id: int) -> datetime | None:
-        i = bisect.bisect_left(self.ids, message_id)
-        return self.earliest[i] if i < len(self.ids) else None
 
 
 def first_visible_reads(
-    sent: Iterable[SentMessage], reads: Iterable[Read], switches: ReceiptSwitches
-) -> dict[MessageId, datetime]:
+    sent: Iterable[SentMessage],
+    reads: Iterable[Read],
+    threads: Mapping[ConversationId, Thread],
+    switches: ReceiptSwitches,
+) -> dict[MessageId, float]:
     """When each of the member's messages was first read, counting only reads `may_count_read` allows."""
-    mine = list(sent)
-    reader_of = {m.conversation_id: (m.reader, m.kind) for m in mine if m.reader is not None}
-    counted: dict[tuple[ConversationId, MemberId], list[Read]] = {}
+    counted: dict[ConversationId, list[tuple[int, float]]] = {}
+    # Per conversation (one reader, one kind): whether today's rule lets its reads count, and
+    # whether any switch ever changed; with no change, a read counts then iff it was shared.
+    verdicts: dict[ConversationId, tuple[bool, bool]] = {}
     for r in reads:
-        thread = reader_of.get(r.conversation_id)
-        if thread and r.reader == thread[0] and may_count_read(r, kind=thread[1], switches=switches):
-            counted.setdefault((r.conversation_id, r.reader), []).append(r)
-    index = {key: _ReadIndex(found) for key, found in counted.items()}
-    out: dict[MessageId, datetime] = {}
-    for m in mine:
-        found = index.get((m.conversation_id, m.reader)) if m.reader is not None else None
-        at = found.read_at(m.message_id) if found else None
-        if at is not None:
-            out[m.message_id] = at
+        cid = r.conversation_id
+        verdict = verdicts.get(cid)
+        if verdict is None:
+            thread = threads.get(cid)
+            if thread is None or thread.reader is None:  # no 1:1 thread with receipts
+                verdict = (False, False)
+            else:
+                history = switches.readers.get(thread.reader, _UNKNOWN)
+                changed = bool(history.changes or switches.sender.changes or switches.network.changes)
+                verdict = (_visible_now(thread.reader, thread.kind, switches), changed)
+            verdicts[cid] = verdict
+        visible_now, changed = verdict
+        if not visible_now or r.reader != threads[cid].reader:
+            continue
+        if r.shared if not changed else _visible_then(r, switches):
+            counted.setdefault(cid, []).append((r.message_id, r.read_at))
+    # Per conversation: reads by message id, each with the earliest read time at or after it.
+    index: dict[ConversationId, tuple[list[int], list[float]]] = {}
+    for cid, found in counted.items():
+        found.sort()
+        earliest = [at for _, at in found]
+        for i in range(len(earliest) - 2, -1, -1):
+            earliest[i] = min(earliest[i], earliest[i + 1])
+        index[cid] = ([mid for mid, _ in found], earliest)
+    out: dict[MessageId, float] = {}
+    for m in sent:
+        entry = index.get(m.conversation_id)
+        if entry is not None:
+            ids, earliest = entry
+            i = bisect.bisect_left(ids, m.message_id)
+            if i < len(ids):
+                out[m.message_id] = earliest[i]
     return out
 
 
-def week_of(at: datetime) -> date:
-    """The Monday (UTC) that starts the week of `at`."""
-    day = at.date()
-    return day - timedelta(days=day.weekday())
+def week_start(at: float) -> float:
+    """The Monday 00:00 UTC that starts the week of `at`, in POSIX seconds."""
+    return (at - _MONDAY) // WEEK * WEEK + _MONDAY
 
 
 def summarise(
     *,
     sent: Sequence[SentMessage],
     reads: Iterable[Read],
+    threads: Mapping[ConversationId, Thread],
     switches: ReceiptSwitches,
     conversations_started: int,
     now: datetime,
     weeks: int,
 ) -> Insight:
     """The member's totals over all their messages, and the last `weeks` weeks one by one."""
-    read_at = first_visible_reads(sent, reads, switches)
-    to_read = [(read_at[m.message_id] - m.sent_at).total_seconds() for m in sent if m.message_id in read_at]
-    to_reply = [(m.replied_at - m.sent_at).total_seconds() for m in sent if m.replied_at is not None]
-    this_week = week_of(now)
-    first = this_week - timedelta(weeks=weeks - 1)
-    buckets = {first + timedelta(weeks=k): [0, 0, 0] for k in range(weeks)}
-    start = datetime.combine(first, time(), tzinfo=now.tzinfo)
-    for m in sent:
-        if m.sent_at < start:
-            continue
-        bucket = buckets.get(week_of(m.sent_at))
-        if bucket is None:  # sent after `now`: a clock moved back
-            continue
-        bucket[0] += 1
-        bucket[1] += m.message_id in read_at
-        bucket[2] += m.replied_at is not None
+    read_at = first_visible_reads(sent, reads, threads, switches)
+    to_read: list[float] = []
+    to_reply: list[float] = []
+    first = week_start(now.timestamp()) - (weeks - 1) * WEEK
+    counts = [[0, 0, 0] for _ in range(weeks)]
+    for m in sent:  # one pass: this runs for every message the member ever sent
+        read = read_at.get(m.message_id)
+        if read is not None:
+            to_read.append(read - m.sent_at)
+        if m.replied_at is not None:
+            to_reply.append(m.replied_at - m.sent_at)
+        k = int((m.sent_at - first) // WEEK)
+        if 0 <= k < weeks:  # before the window, or after `now` (a clock moved back): totals only
+            bucket = counts[k]
+            bucket[0] += 1
+            bucket[1] += read is not None
+            bucket[2] += m.replied_at is not None
     total = len(sent)
     return Insight(
         sent=total,
@@ -210,14 +242,19 @@ def summarise(
         replied=len(to_reply),
         read_rate=_rate(len(to_read), total),
         reply_rate=_rate(len(to_reply), total),
-        median_seconds_to_read=statistics.median(to_read) if to_read else None,
-        median_seconds_to_reply=statistics.median(to_reply) if to_reply else None,
-        weeks=tuple(WeekCount(week, *counts) for week, counts in buckets.items()),
+        median_seconds_to_read=_median(to_read),
+        median_seconds_to_reply=_median(to_reply),
+        weeks=tuple(WeekCount(datetime.fromtimestamp(first + k * WEEK, UTC).date(), *c) for k, c in enumerate(counts)),
     )
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _median(seconds: list[float]) -> float | None:
+    """To the millisecond: times are stored to the microsecond, read back to the millisecond."""
+    return round(statistics.median(seconds), 3) if seconds else None
 
 
 class Advice(StrEnum):

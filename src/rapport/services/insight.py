@@ -32,6 +32,7 @@ async def insight(ctx: Context, viewer: Member, *, weeks: int) -> Insight:
         raise Invalid(f"weeks is between 1 and {WEEKS_MAX}.", code="invalid_weeks")
     async with ctx.db.read() as conn:
         sent = await store.sent_messages(conn, member_id=viewer.id)
+        threads = await store.threads(conn, member_id=viewer.id)
         reads = await store.reads_by_others(conn, member_id=viewer.id)
         readers = {r.reader for r in reads}
         history = await store.switch_changes(conn, member_ids=readers | {viewer.id})
@@ -53,7 +54,13 @@ async def insight(ctx: Context, viewer: Member, *, weeks: int) -> Insight:
         blocked=frozenset(MemberId(b) for b in blocked),
     )
     return summarise(
-        sent=sent, reads=reads, switches=switches, conversations_started=started, now=ctx.clock.now(), weeks=weeks
+        sent=sent,
+        reads=reads,
+        threads=threads,
+        switches=switches,
+        conversations_started=started,
+        now=ctx.clock.now(),
+        weeks=weeks,
     )
 
 

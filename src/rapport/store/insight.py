@@ -2,8 +2,8 @@
 in their 1:1 threads, the history of receipt switches, and unanswered threads.
 
 The counting is in SQL where it does not decide privacy: the first reply after each
-message is a window over the member's conversations (one pass, no query per message),
-the unanswered run of a thread is counted in the database. Which reads count is a privacy
+message is found by the database (one index step from the message), the unanswered run
+of a thread is counted there, and times come back as numbers, not datetimes. Which reads count is a privacy
 rule, so it stays a pure function in domain/insight.py; this module only hands it rows.
 """
 
@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rapport.domain.insight import Read, SentMessage, UnansweredThread
-from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
+from rapport.domain.insight import Read, SentMessage, Thread, UnansweredThread
+from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId
 from rapport.domain.receipts import RECEIPT_KINDS
+from rapport.store.dialect import epoch_seconds
+from rapport.store.prepared import Prepared
 from rapport.store.tables import (
     conversations,
     follow_up_dismissals,
@@ -26,86 +28,94 @@ from rapport.store.tables import (
     read_receipts,
     receipt_switch_changes,
 )
-from rapport.store.types import UTCDateTime
 
 # Kinds with one other member to follow up with: no group chats or multi, no sponsored.
 FOLLOW_UP_KINDS = (*sorted(RECEIPT_KINDS), ConversationKind.INMAIL)
 
 
-def _written_by_someone_else(member_id: int) -> ColumnElement[bool]:
-    return or_(messages.c.sender_id != member_id, messages.c.sender_id.is_(None))
+def _written_by_someone_else(column: ColumnElement[int | None]) -> ColumnElement[bool]:
+    return or_(column != bindparam("member_id"), column.is_(None))
+
+
+def _has_receipts(kind: ColumnElement[str]) -> ColumnElement[bool]:
+    # Equalities, not IN: a prepared statement's SQL must not change with a list.
+    return or_(*(kind == k.value for k in sorted(RECEIPT_KINDS)))
+
+
+_later = messages.alias("later")
+_SENT = Prepared(
+    select(
+        messages.c.conversation_id,
+        messages.c.id,
+        epoch_seconds(messages.c.created_at),
+        select(epoch_seconds(_later.c.created_at))
+        .where(
+            _later.c.conversation_id == messages.c.conversation_id,
+            _later.c.id > messages.c.id,
+            _written_by_someone_else(_later.c.sender_id),
+        )
+        .order_by(_later.c.id)
+        .limit(1)
+        .scalar_subquery(),
+    ).where(messages.c.sender_id == bindparam("member_id"))
+)
 
 
 async def sent_messages(conn: AsyncConnection, *, member_id: int) -> list[SentMessage]:
-    """Every message the member sent, with the time of the first later message by someone else,
-    and the other member of each 1:1 thread that has receipts."""
-    mine = select(messages.c.conversation_id).where(messages.c.sender_id == member_id).distinct()
-    by_others = func.min(case((_written_by_someone_else(member_id), messages.c.created_at), else_=None))
-    # Newest first, so "every later message" is the running frame before each row.
-    later = by_others.over(partition_by=messages.c.conversation_id, order_by=messages.c.id.desc(), rows=(None, -1))
-    walk = (
-        select(
-            messages.c.id,
-            messages.c.conversation_id,
-            messages.c.sender_id,
-            messages.c.created_at,
-            type_coerce(later, UTCDateTime).label("replied_at"),
-        )
-        .where(messages.c.conversation_id.in_(mine))
-        .subquery()
-    )
-    rows = (
-        await conn.execute(
-            select(walk.c.id, walk.c.conversation_id, conversations.c.kind, walk.c.created_at, walk.c.replied_at)
-            .select_from(walk.join(conversations, conversations.c.id == walk.c.conversation_id))
-            .where(walk.c.sender_id == member_id)
-        )
-    ).all()
-    readers = await conn.execute(
-        select(participants.c.conversation_id, participants.c.member_id)
-        .select_from(participants.join(conversations, conversations.c.id == participants.c.conversation_id))
-        .where(
-            participants.c.conversation_id.in_(mine),
-            participants.c.member_id != member_id,
-            conversations.c.kind.in_([k.value for k in RECEIPT_KINDS]),
+    """Every message the member sent, with the time of the first later message by someone else.
+
+    Prepared: it returns every message a member ever sent, so SQLAlchemy's per-row work shows."""
+    return [SentMessage._make(row) for row in await _SENT.rows(conn, member_id=member_id)]
+
+
+_mine = participants.alias("mine")
+_other = participants.alias("other")
+_THREADS = Prepared(
+    select(conversations.c.id, conversations.c.kind, _other.c.member_id)
+    .select_from(
+        _mine.join(conversations, conversations.c.id == _mine.c.conversation_id).outerjoin(
+            _other,
+            and_(
+                _other.c.conversation_id == conversations.c.id,
+                _other.c.member_id != bindparam("member_id"),
+                _has_receipts(conversations.c.kind),
+            ),
         )
     )
-    reader_of = {cid: MemberId(who) for cid, who in readers}
-    return [
-        SentMessage(
-            conversation_id=ConversationId(cid),
-            message_id=MessageId(mid),
-            kind=ConversationKind(kind),
-            sent_at=sent_at,
-            reader=reader_of.get(cid),
-            replied_at=replied_at,
-        )
-        for mid, cid, kind, sent_at, replied_at in rows
-    ]
+    .where(_mine.c.member_id == bindparam("member_id"))
+)
+
+
+async def threads(conn: AsyncConnection, *, member_id: int) -> dict[ConversationId, Thread]:
+    """The member's conversations: kind, and the other member where the kind has receipts."""
+    return {
+        ConversationId(cid): Thread(ConversationKind(kind), MemberId(reader) if reader is not None else None)
+        for cid, kind, reader in await _THREADS.rows(conn, member_id=member_id)
+    }
+
+
+_READS = Prepared(
+    select(
+        read_receipts.c.conversation_id,
+        read_receipts.c.reader_id,
+        read_receipts.c.message_id,
+        epoch_seconds(read_receipts.c.read_at),
+        read_receipts.c.shared,
+    )
+    .select_from(read_receipts.join(conversations, conversations.c.id == read_receipts.c.conversation_id))
+    .where(
+        read_receipts.c.conversation_id.in_(
+            select(participants.c.conversation_id).where(participants.c.member_id == bindparam("member_id"))
+        ),
+        read_receipts.c.reader_id != bindparam("member_id"),
+        _has_receipts(conversations.c.kind),
+    )
+)
 
 
 async def reads_by_others(conn: AsyncConnection, *, member_id: int) -> list[Read]:
     """Reads recorded by the other members of the member's 1:1 threads (filtered by the domain)."""
-    mine = select(participants.c.conversation_id).where(participants.c.member_id == member_id)
-    rows = await conn.execute(
-        select(
-            read_receipts.c.conversation_id,
-            read_receipts.c.reader_id,
-            read_receipts.c.message_id,
-            read_receipts.c.read_at,
-            read_receipts.c.shared,
-        )
-        .select_from(read_receipts.join(conversations, conversations.c.id == read_receipts.c.conversation_id))
-        .where(
-            read_receipts.c.conversation_id.in_(mine),
-            read_receipts.c.reader_id != member_id,
-            conversations.c.kind.in_([k.value for k in RECEIPT_KINDS]),
-        )
-    )
-    return [
-        Read(ConversationId(cid), MemberId(reader), MessageId(mid), read_at, bool(shared))
-        for cid, reader, mid, read_at, shared in rows
-    ]
+    return [Read._make(row) for row in await _READS.rows(conn, member_id=member_id)]
 
 
 async def count_started(conn: AsyncConnection, *, member_id: int) -> int:
@@ -121,16 +131,17 @@ async def add_switch_change(conn: AsyncConnection, *, member_id: int | None, ena
 
 async def switch_changes(
     conn: AsyncConnection, *, member_ids: Iterable[int]
-) -> dict[MemberId | None, list[tuple[datetime, bool]]]:
-    """The changes of these members' switches and the operator's (key None), oldest first."""
+) -> dict[MemberId | None, list[tuple[float, bool]]]:
+    """The changes of these members' switches and the operator's (key None), oldest first,
+    in POSIX seconds."""
     ids = set(member_ids)
     c = receipt_switch_changes.c
     rows = await conn.execute(
-        select(c.member_id, c.changed_at, c.enabled)
+        select(c.member_id, epoch_seconds(c.changed_at), c.enabled)
         .where(or_(c.member_id.is_(None), c.member_id.in_(ids)))
         .order_by(c.changed_at, c.id)
     )
-    out: dict[MemberId | None, list[tuple[datetime, bool]]] = {}
+    out: dict[MemberId | None, list[tuple[float, bool]]] = {}
     for who, at, enabled in rows:
         out.setdefault(MemberId(who) if who is not None else None, []).append((at, bool(enabled)))
     return out
