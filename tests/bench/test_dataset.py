@@ -71,4 +71,4 @@ async def test_the_generated_network_reads_back_through_the_api(app: Any, api: A
     assert r.status_code == 200, r.text
     found = r.json()
     assert (found["sent"], found["conversations_started"], found["reply_rate"]) == (PLAN.prolific_sent, 2, 1.0)
-    assert 0.5 < found["read_rate"] < 1.0
+    assert 0.5 < found["read_rate"] <= 1.0  # a read covers every earlier message of its thread
