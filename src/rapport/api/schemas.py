@@ -411,3 +411,7 @@ class ReportCreate(Shape):
 
 class ReportResolve(Shape):
     action: Literal["dismiss", "suspend"]
+
+
+class AccountDelete(Shape):
+    password: Text = Field(max_length=1000)

@@ -20,6 +20,20 @@ def avatar_url(member: Member) -> str:
     return member.avatar_url or f"/avatars/{member.handle}.svg"
 
 
+DELETED_MEMBER: dict[str, Any] = {
+    "id": None,
+    "handle": None,
+    "name": "Deleted member",
+    "headline": "",
+    "industry": "",
+    "location": "",
+    "tier": None,
+    "open_profile": False,
+    "avatar_url": None,
+}
+"""The sender of a message whose author erased their account (API.md "Safety")."""
+
+
 def member_json(member: Member) -> dict[str, Any]:
     return {
         "id": str(member.id),
@@ -108,7 +122,7 @@ def message_json(
     return {
         "id": str(message.id),
         "conversation_id": str(message.conversation_id),
-        "sender": member_json(sender) if sender else None,
+        "sender": member_json(sender) if sender else (DELETED_MEMBER if message.sender_id is None else None),
         "body": "" if message.deleted else message.body,
         "attachments": [] if message.deleted else list(attachments),
         "created_at": iso(message.created_at),

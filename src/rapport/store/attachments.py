@@ -152,3 +152,19 @@ async def referenced(conn: AsyncConnection, *, keys: Iterable[str]) -> set[str]:
         return set()
     rows = await conn.execute(select(attachments.c.sha256).where(attachments.c.sha256.in_(wanted)).distinct())
     return set(rows.scalars())
+
+
+async def list_sent_by(conn: AsyncConnection, *, owner_id: int) -> list[AttachmentRow]:
+    """Files a member sent (carried by a message), oldest first."""
+    rows = await conn.execute(
+        select(*_COLUMNS)
+        .where(attachments.c.owner_id == owner_id, attachments.c.message_id.is_not(None))
+        .order_by(attachments.c.id)
+    )
+    return [_row(r._mapping) for r in rows]
+
+
+async def keys_owned_by(conn: AsyncConnection, *, owner_id: int) -> set[str]:
+    """The blob keys of every file a member uploaded, sent or not."""
+    rows = await conn.execute(select(attachments.c.sha256).where(attachments.c.owner_id == owner_id).distinct())
+    return set(rows.scalars())

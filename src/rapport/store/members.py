@@ -14,7 +14,7 @@ from rapport.domain.credits import CreditLedger
 from rapport.domain.model import Member, MemberId, MemberSettings, Tier
 from rapport.store import events as event_log
 from rapport.store.prepared import Prepared, in_ids
-from rapport.store.tables import members, tokens
+from rapport.store.tables import conversations, members, tokens
 
 _PUBLIC = (
     members.c.id,
@@ -214,3 +214,22 @@ async def get_credentials_by_id(conn: AsyncConnection, *, member_id: int) -> str
     """The stored password hash of a member."""
     found: str | None = await conn.scalar(select(members.c.password_hash).where(members.c.id == member_id))
     return found
+
+
+async def get_account(conn: AsyncConnection, *, member_id: int) -> dict[str, Any] | None:
+    """What only the member sees of their own account: e-mail and when they joined."""
+    row = (await conn.execute(select(members.c.email, members.c.created_at).where(members.c.id == member_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def erase(conn: AsyncConnection, *, member_id: int) -> None:
+    """Remove a member's row; the schema's cascades take what is theirs, messages keep a NULL sender.
+
+    The pair key of their 1:1 threads goes too: SQLite may give a new member the same id,
+    and that member must not continue an old thread.
+    """
+    lo_or_hi = or_(
+        conversations.c.pair_key.like(f"{int(member_id)}:%"), conversations.c.pair_key.like(f"%:{int(member_id)}")
+    )
+    await conn.execute(update(conversations).where(lo_or_hi).values(pair_key=None))
+    await conn.execute(delete(members).where(members.c.id == member_id))

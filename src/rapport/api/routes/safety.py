@@ -1,14 +1,15 @@
-"""Reports and the operator's moderation queue (API.md "Safety")."""
+"""Reports, the operator's moderation queue, and the member's data rights (API.md "Safety")."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from rapport.api.deps import Admin, Ctx, CurrentMember
 from rapport.api.responses import Json
 from rapport.api.routes import parse_id
-from rapport.api.schemas import ReportCreate, ReportResolve, Text
-from rapport.services import moderation
+from rapport.api.schemas import AccountDelete, ReportCreate, ReportResolve, Text
+from rapport.services import data_rights, moderation
 
 router = APIRouter(prefix="/api/v1", tags=["safety"])
 
@@ -46,3 +47,23 @@ async def suspend(handle: Text, ctx: Ctx) -> Json:
 @router.post("/admin/members/{handle}/unsuspend", dependencies=[Admin], tags=["admin"])
 async def unsuspend(handle: Text, ctx: Ctx) -> Json:
     return Json({"member": await moderation.unsuspend(ctx, handle=handle)})
+
+
+@router.get("/me/export", response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}}})
+async def export(ctx: Ctx, viewer: CurrentMember) -> StreamingResponse:
+    """Everything the member sees, as a zip streamed while it is written."""
+    return StreamingResponse(
+        data_rights.export(ctx, viewer),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="rapport-{viewer.handle}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.delete("/me", status_code=204)
+async def erase(body: AccountDelete, ctx: Ctx, viewer: CurrentMember) -> Response:
+    """Erase the account (with its password); messages stay for others as "Deleted member"."""
+    await data_rights.erase(ctx, viewer, password=body.password)
+    return Response(status_code=204)
