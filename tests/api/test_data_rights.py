@@ -26,9 +26,7 @@ def code(r: Any) -> str:
 
 
 async def upload(api: Api, who: Member, data: bytes, name: str) -> str:
-    r = await api.client.post(
-        f"{V1}/attachments", files={"file": (name, data, "text/plain")}, headers=who.auth
-    )
+    r = await api.client.post(f"{V1}/attachments", files={"file": (name, data, "text/plain")}, headers=who.auth)
     assert r.status_code == 201, r.text
     return str(r.json()["attachment"]["id"])
 
