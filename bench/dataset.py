@@ -121,6 +121,9 @@ class Dataset:
     """Member-list cursors spread over that group: pages from its start to its end."""
     prolific_token: str = ""
     """The member with `Plan.prolific_sent` sent messages, most of them read and answered."""
+    group_chat_id: int | None = None
+    group_chat_tokens: list[str] = field(default_factory=list)
+    """A token for each of the group chat's participants (its admin first)."""
 
 
 class _Builder:
@@ -385,6 +388,8 @@ async def build(
             # The large network: a skewed choice of partners, so the first members have big inboxes.
             big = [b.member("m", i) for i in range(plan.big_members)]
             probe_tokens = [b.token(m) for m in big[: plan.probes]]
+            chat_members = big[:GROUP_CHAT_SIZE]
+            chat_tokens = [b.token(m) for m in chat_members]
             seen: set[tuple[int, int]] = set()
             big_specs = []
             remaining = plan.big_messages
@@ -452,6 +457,7 @@ async def build(
                     await conn.execute(
                         text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))")
                     )
+            chat_id = await _group_chat(conn, group_id, chat_members, now) if len(chat_members) > 1 else None
     finally:
         await engine.dispose()
     if sqlite:
@@ -474,11 +480,31 @@ async def build(
         group_id,
         group_cursors,
         prolific_token,
+        chat_id,
+        chat_tokens if chat_id is not None else [],
     )
 
 
 GROUP_SIZE = 20_000
 GROUP_PAGE = 50
+GROUP_CHAT_SIZE = 51
+"""A group chat at its cap: the creator and 50 others."""
+
+
+async def _group_chat(conn: AsyncConnection, group_id: int, member_ids: list[int], now: datetime) -> int:
+    """A group chat of the big group, started by its admin (written after the ids' sequences are set)."""
+    chat_id = (
+        await conn.execute(
+            insert(conversations)
+            .values(kind="group_chat", group_id=group_id, created_by=member_ids[0], created_at=now, updated_at=now)
+            .returning(conversations.c.id)
+        )
+    ).scalar_one()
+    await conn.execute(
+        insert(participants),
+        [{"conversation_id": chat_id, "member_id": m, "joined_at": now, "last_activity_at": now} for m in member_ids],
+    )
+    return int(chat_id)
 
 
 async def _group(conn: AsyncConnection, member_ids: list[int], now: datetime) -> tuple[int, list[str]]:

@@ -155,6 +155,15 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"{key:<8} at {results.get('dataset', {}).get('messages', 0):,} messages: {fmt(r['rps'], ' req/s', 0)}"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
         )
+    fanout = results.get("group_fanout")
+    if fanout:
+        lat = fanout["latency"]
+        out.append(
+            f"fan-out  {fanout['participants']}-person group chat at {fanout['rate']} msg/s:"
+            f" {fanout['arrivals']:,} of {fanout['expected_arrivals']:,} arrivals"
+            f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
+            f"  (skipped {fanout['skipped']}, errors {fanout['errors']})"
+        )
     group = results.get("group_members")
     if group:
         lat = group["latency"]
@@ -202,6 +211,14 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
     check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
     check("search p99", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True, unit="ms")
+    fanout = results.get("group_fanout", {})
+    check(
+        f"group chat fan-out p99 ({fanout.get('participants', 51)} sockets, {fanout.get('rate', 200)} msg/s)",
+        fanout.get("latency", {}).get("p99"),
+        30,
+        below=True,
+        unit="ms",
+    )
     group = results.get("group_members", {}).get("latency", {})
     check("group members page p99 (20,000 members)", group.get("p99"), 20, below=True, unit="ms")
     big = results.get("attachments", {}).get("s3", {}).get("25 MB", {})

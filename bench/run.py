@@ -61,6 +61,8 @@ QUICK: dict[str, Any] = {
     "idle_budget_s": 25.0,
     "attachments": {"1 MB": 10, "25 MB": 3},
     "prolific_sent": 10_000,
+    "fanout_rate": 200,
+    "fanout_senders": 8,
 }
 FULL: dict[str, Any] = {
     **QUICK,
@@ -265,6 +267,44 @@ class Bench:
             self.results["delivery"] = {"rates": rates}
             say(report.lines({"delivery": {"rates": [r]}})[0])
 
+    def group_fanout(self, data: dataset.Dataset) -> None:
+        """Messages to a 51-person group chat at a fixed rate: each reaches every participant's
+        socket (the sender's too), timed from its due time."""
+        c = self.cfg
+        tokens = data.group_chat_tokens
+        if data.group_chat_id is None or not tokens:
+            return
+        rate = c["fanout_rate"]
+        start_at = now_ns() + int(2.5e9)
+        end_at = start_at + int((c["delivery_s"] + 3) * 1e9)
+        senders = tokens[: c["fanout_senders"]]
+        jobs: list[dict[str, Any]] = [{"kind": "receive", "base": self.base, "tokens": tokens, "end_at": end_at}]
+        for i in range(c["clients"]):
+            jobs.append(
+                {"kind": "open_send", "base": self.base, "rate": rate / c["clients"], "start_at": start_at,
+                 "duration": c["delivery_s"], "senders": [(data.group_chat_id, t) for t in senders[i::c["clients"]]],
+                 "max_in_flight": 64}
+            )  # fmt: skip
+        got = self.jobs(jobs)
+        recv, sent = got[0], got[1:]
+        latencies = recv["latencies_ms"]
+        accepted = len(merge(sent))
+        self.samples[f"group chat fan-out @{rate}/s"] = latencies
+        self.results["group_fanout"] = {
+            "rate": rate,
+            "participants": len(tokens),
+            "sockets": recv["connected"],
+            "accepted": accepted,
+            "expected_arrivals": accepted * recv["connected"],
+            "arrivals": len(latencies),
+            "latency": summarise(latencies),
+            "skipped": sum(s["skipped"] for s in sent),
+            "errors": sum(s["errors"] for s in sent),
+            "statuses": add_counts(sent, "statuses"),
+        }
+        for line in report.lines({"group_fanout": self.results["group_fanout"]}):
+            say(line)
+
     def live(self, data: dataset.Dataset) -> None:
         c = self.cfg
         first = max(max(c["levels"]), c["delivery_pairs"])
@@ -466,6 +506,7 @@ class Bench:
                 self.send(srv, data)
                 self.delivery(data)
                 self.live(data)
+                self.group_fanout(data)
                 self.inbox_and_search(data)
                 self.insight(srv, data)
                 self.attachments(srv, data)

@@ -72,3 +72,12 @@ async def test_the_generated_network_reads_back_through_the_api(app: Any, api: A
     found = r.json()
     assert (found["sent"], found["conversations_started"], found["reply_rate"]) == (PLAN.prolific_sent, 2, 1.0)
     assert 0.5 < found["read_rate"] <= 1.0  # a read covers every earlier message of its thread
+    # The group chat at its cap: the creator and 50 others, each with a token of their own.
+    assert len(data.group_chat_tokens) == dataset.GROUP_CHAT_SIZE
+    r = await api.client.get(f"/api/v1/conversations/{data.group_chat_id}", headers=bearer(data.group_chat_tokens[-1]))
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["kind"] == "group_chat"
+    assert len(r.json()["conversation"]["participants"]) == dataset.GROUP_CHAT_SIZE
+    path = f"/api/v1/conversations/{data.group_chat_id}/messages"
+    r = await api.client.post(path, json={"body": "to all 51"}, headers=bearer(data.group_chat_tokens[3]))
+    assert r.status_code == 201, r.text
