@@ -178,11 +178,10 @@ async def list_members(
             await _group(conn, viewer, group_id)  # unknown group: 404
             raise NotPermitted("Only the group's members see who is in it.", code="group_members_only")
         rows = await groups.list_members_page(conn, group_id=group_id, after=after, limit=limit + 1)
-        page = rows[:limit]
-        people = await members.list_by_ids(conn, ids=[m for m, _ in page])
+    page = rows[:limit]
     return {
-        "members": [{"member": member_json(people[m]), "role": r.value} for m, r in page if m in people],
-        "next_cursor": str(page[-1][0]) if len(rows) > limit and page else None,
+        "members": [{"member": member_json(m), "role": r.value} for m, r in page],
+        "next_cursor": str(page[-1][0].id) if len(rows) > limit and page else None,
     }
 
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rapport.domain.model import GroupId, GroupRole, GroupVisibility, MemberId
-from rapport.store.tables import group_members, group_requests, groups
+from rapport.domain.model import GroupId, GroupRole, GroupVisibility, Member, MemberId
+from rapport.store.members import PUBLIC_COLUMNS, to_member
+from rapport.store.prepared import Prepared
+from rapport.store.tables import group_members, group_requests, groups, members
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +97,15 @@ async def list_groups(
     return [_group(r._mapping) for r in await conn.execute(stmt)]
 
 
-async def role_of(conn: AsyncConnection, *, group_id: int, member_id: int) -> GroupRole | None:
-    value = await conn.scalar(
-        select(group_members.c.role).where(group_members.c.group_id == group_id, group_members.c.member_id == member_id)
+_ROLE = Prepared(
+    select(group_members.c.role).where(
+        group_members.c.group_id == bindparam("group_id"), group_members.c.member_id == bindparam("member_id")
     )
+)
+
+
+async def role_of(conn: AsyncConnection, *, group_id: int, member_id: int) -> GroupRole | None:
+    value = await _ROLE.scalar(conn, group_id=group_id, member_id=member_id)
     return GroupRole(value) if value else None
 
 
@@ -141,17 +148,22 @@ async def list_handlers(conn: AsyncConnection, *, group_id: int) -> list[MemberI
     return [MemberId(r[0]) for r in rows]
 
 
+_MEMBERS_PAGE = Prepared(
+    select(group_members.c.role.label("group_role"), *PUBLIC_COLUMNS)
+    .select_from(group_members.join(members, members.c.id == group_members.c.member_id))
+    .where(group_members.c.group_id == bindparam("group_id"), group_members.c.member_id > bindparam("after"))
+    .order_by(group_members.c.member_id)
+    .limit(bindparam("limit", type_=Integer()))
+)
+
+
 async def list_members_page(
     conn: AsyncConnection, *, group_id: int, after: int, limit: int
-) -> list[tuple[MemberId, GroupRole]]:
-    """A page of members in id order, after member id `after`: a range read of the primary key."""
-    rows = await conn.execute(
-        select(group_members.c.member_id, group_members.c.role)
-        .where(group_members.c.group_id == group_id, group_members.c.member_id > after)
-        .order_by(group_members.c.member_id)
-        .limit(limit)
-    )
-    return [(MemberId(m), GroupRole(r)) for m, r in rows]
+) -> list[tuple[Member, GroupRole]]:
+    """A page of members in id order, after member id `after`: a range read of the primary key,
+    with each member's profile in the same statement."""
+    rows = await _MEMBERS_PAGE.mappings(conn, group_id=group_id, after=after, limit=limit)
+    return [(to_member(r), GroupRole(r["group_role"])) for r in rows]
 
 
 async def add_request(conn: AsyncConnection, *, group_id: int, member_id: int, at: datetime) -> None:

@@ -30,6 +30,8 @@ _PUBLIC = (
     members.c.messages_from_group_members,
     members.c.sponsored_messages,
 )
+PUBLIC_COLUMNS = _PUBLIC
+"""What other repositories select to build a `Member` in the same statement (to_member)."""
 
 
 def to_member(row: Any) -> Member:
