@@ -37,7 +37,6 @@ class Settings:
     """Argon2id cost (iterations, KiB). The env overrides exist for tests and benchmarks
     that register many members; production keeps the defaults (OWASP's minimum)."""
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    smtp_url: str | None = None
     rate_limits_enabled: bool = True
     """RAPPORT_RATE_LIMITS=off: no abuse limits at all (benchmarks and load tests only)."""
     rate_limits: Mapping[str, str] = field(default_factory=dict)
@@ -47,7 +46,17 @@ class Settings:
     token_cache_seconds: float = 30.0
     """How long a process may serve a token lookup from memory. Revocations and member
     changes reach every process's cache over the bus at once; this is only a backstop."""
+    smtp_url: str | None = None
+    """Where e-mail goes: smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port]; unset: the log."""
+    email_from: str = "Rapport <notifications@rapport.invalid>"
     email_delay_seconds: int = 600
+    """A message is e-mailed (and pushed) only if still unread this long after it arrived."""
+    public_url: str = "http://127.0.0.1:8000"
+    """The address members reach the web client at: links in e-mails and pushes."""
+    push_allow_insecure: bool = False
+    """Accept http:// and private-address push endpoints: for tests and local push services only."""
+    vapid_private_key: str | None = None
+    """PEM of the VAPID key, for many processes; unset: generated once in the data dir."""
     jobs_enabled: bool = True
     """Run the background job loop (rapport.jobs). Off in tests that drive `run_due()` by hand."""
     jobs_poll_seconds: float = 1.0
@@ -97,6 +106,11 @@ class Settings:
             password_time_cost=max(1, int(env.get("RAPPORT_PASSWORD_TIME_COST") or 2)),
             password_memory_cost=max(64, int(env.get("RAPPORT_PASSWORD_MEMORY_COST") or 19_456)),
             smtp_url=env.get("RAPPORT_SMTP_URL") or None,
+            email_from=env.get("RAPPORT_EMAIL_FROM") or "Rapport <notifications@rapport.invalid>",
+            email_delay_seconds=int(env.get("RAPPORT_EMAIL_DELAY") or 600),
+            public_url=(env.get("RAPPORT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            push_allow_insecure=_flag(env.get("RAPPORT_PUSH_ALLOW_INSECURE"), False),
+            vapid_private_key=env.get("RAPPORT_VAPID_PRIVATE_KEY") or None,
             jobs_enabled=_flag(env.get("RAPPORT_JOBS"), True),
             jobs_poll_seconds=float(env.get("RAPPORT_JOBS_POLL_SECONDS") or 1.0),
             follow_up_after_seconds=max(1, int(env.get("RAPPORT_FOLLOW_UP_AFTER") or 3 * 24 * 3600)),

@@ -21,6 +21,7 @@ from rapport.api.routes import attachments as attachment_routes
 from rapport.api.routes import groups as group_routes
 from rapport.api.routes import insight as insight_routes
 from rapport.api.routes import limits as limit_routes
+from rapport.api.routes import notifications as notification_routes
 from rapport.api.routes import profile as profile_routes
 from rapport.api.routes import search as search_routes
 from rapport.api.security import SecurityHeaders, docs_page
@@ -30,6 +31,8 @@ from rapport.api.ws import router as ws_router
 from rapport.bus import create_bus
 from rapport.clock import Clock, SystemClock
 from rapport.jobs import JobRunner
+from rapport.notify import alerts as notify_alerts
+from rapport.notify import keys as notify_keys
 from rapport.services import attachments as attachment_service
 from rapport.services import campaign_delivery
 from rapport.services.context import Context, NetworkSwitches
@@ -76,12 +79,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                 namespace=settings.redis_namespace,
                 overrides=settings.rate_limits,
             ),
+            keys=notify_keys.load(settings.data_dir, settings.vapid_private_key),
         )
         ctx.blob_store = blob_store(settings)
         await ctx.blob_store.start()
         app.state.ctx = ctx
         # Every job kind's handler is registered here, before the runner starts.
         campaign_delivery.register(ctx)
+        assert ctx.keys is not None
+        alerts = notify_alerts.start(ctx, ctx.keys)
         if settings.jobs_enabled:
             runner.start()
         stop_sweeper = attachment_service.start_sweeper(ctx)
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             yield
         finally:
             await runner.stop()
+            await alerts.close()
             await stop_sweeper()
             await ctx.blob_store.aclose()
             ctx.typing.close()
@@ -123,6 +130,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def docs() -> Response:
         return docs_page(openapi_url=app.openapi_url or "/openapi.json", title="Rapport API")
 
+    app.include_router(notification_routes.router)
+
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Response:
         return Response(b'{"ok":true}', media_type="application/json")
@@ -133,6 +142,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         @app.get("/", include_in_schema=False)
         async def index() -> FileResponse:
             return FileResponse(WEB / "index.html")
+
+        @app.get("/sw.js", include_in_schema=False)
+        async def service_worker() -> FileResponse:
+            """The push service worker, from the root so its scope covers the whole app."""
+            return FileResponse(WEB / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
     return app
 

@@ -40,6 +40,24 @@ class Shape(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# --- notifications -------------------------------------------------------------------
+
+
+class NotificationPreferencesUpdate(Shape):
+    preferences: dict[str, dict[str, StrictBool]] | None = None
+    email_previews: StrictBool | None = None
+
+
+class PushKeys(Shape):
+    p256dh: Text = Field(max_length=200)
+    auth: Text = Field(max_length=100)
+
+
+class PushSubscriptionCreate(Shape):
+    endpoint: Text = Field(max_length=4000)
+    keys: PushKeys
+
+
 # --- requests --------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.bus import Bus
 from rapport.clock import Clock
 from rapport.jobs import JobRunner
+from rapport.notify.keys import NotificationKeys
 from rapport.services.rate_limits import RateLimits
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
@@ -57,3 +58,5 @@ class Context:
     """Attachment contents (local or S3): opened by the lifespan, else on first use."""
     limits: RateLimits = field(default_factory=lambda: RateLimits(enabled=False))
     """Abuse limits; off where no requests come in (CLI tools)."""
+    keys: NotificationKeys | None = None
+    """VAPID and unsubscribe-token keys (rapport.notify.keys); None where nothing is notified."""

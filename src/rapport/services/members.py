@@ -8,7 +8,7 @@ from rapport.domain import credits
 from rapport.domain.degree import degree
 from rapport.domain.errors import Invalid, NotFound, NotPermitted
 from rapport.domain.model import Member, MemberId, Tier
-from rapport.services import group_cap, insight
+from rapport.services import group_cap, insight, notifications
 from rapport.services.accounts import profile_fields
 from rapport.services.context import Context
 from rapport.services.sessions import forget_member
@@ -92,6 +92,7 @@ async def profile(ctx: Context, viewer: Member, handle: str) -> tuple[Member, in
         is_self = member.id == viewer.id
         connected = not is_self and await social.are_connected(conn, a=viewer.id, b=member.id)
         mutual = not is_self and not connected and await social.have_mutual_connection(conn, a=viewer.id, b=member.id)
+    await notifications.profile_viewed(ctx, viewer, viewed=member)
     return member, degree(is_self=is_self, connected=connected, mutual=mutual)
 
 

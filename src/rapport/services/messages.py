@@ -76,7 +76,14 @@ async def post(
         raise AlreadySent()
     for member_id in mentioned:
         if member_id != sender.id:
-            await notifications.add(uow, member_id=member_id, kind="mention", actor=sender, subject_id=row.id)
+            await notifications.add(
+                uow,
+                member_id=member_id,
+                kind="mention",
+                actor=sender,
+                subject_id=row.id,
+                conversation_id=conversation.id,
+            )
     files = await attachment_service.claim(
         uow, ids=attachments, owner=sender.id, message_id=row.id, conversation_id=conversation.id
     )
@@ -84,6 +91,7 @@ async def post(
         uow.conn, conversation_id=conversation.id, message_id=row.id, sender_id=sender.id, at=uow.now
     )
     others = [m for m in participant_ids if m != sender.id]
+    await notifications.schedule_message_alert(uow, conversation_id=conversation.id)
     uow.emit(
         EventType.MESSAGE_NEW,
         others,
@@ -415,7 +423,14 @@ async def edit(ctx: Context, viewer: Member, *, conversation_id: int, message_id
         assert updated is not None
         for member_id in newly_mentioned(row.mentioned_ids, mentioned):
             if member_id != viewer.id:
-                await notifications.add(uow, member_id=member_id, kind="mention", actor=viewer, subject_id=row.id)
+                await notifications.add(
+                    uow,
+                    member_id=member_id,
+                    kind="mention",
+                    actor=viewer,
+                    subject_id=row.id,
+                    conversation_id=conversation.id,
+                )
         files = await attachment_service.for_messages(uow.conn, [row.id])
         shown = message_json(updated, viewer=MemberId(0), members=people, attachments=files.get(row.id, ()))
         uow.emit(

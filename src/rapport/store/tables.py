@@ -256,7 +256,44 @@ notifications = Table(
     Column("subject_id", Id),
     Column("created_at", UTCDateTime, nullable=False),
     Column("read_at", UTCDateTime),
+    # Where a click leads for kinds about a conversation (a mention); NULL otherwise.
+    Column("conversation_id", Id),
     Index(None, "member_id", "id"),
+)
+
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    # Only what the member changed; domain.notify.resolve adds the defaults.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("choices", Text, nullable=False, server_default="{}"),
+    Column("email_previews", Boolean, nullable=False, server_default=true),
+)
+
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    # A browser's push endpoint is its identity: registering it again moves it, never copies it.
+    Column("endpoint", String(2000), nullable=False, unique=True),
+    Column("p256dh", String(100), nullable=False),
+    Column("auth", String(50), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "member_id"),
+)
+
+message_alerts = Table(
+    "message_alerts",
+    metadata,
+    # Per member and conversation: which messages e-mail and push already covered, and the
+    # e-mail back-off (domain.notify.EmailThrottle). Written only when an alert goes out.
+    Column("member_id", Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("emailed_through", Id, nullable=False, server_default="0"),
+    Column("pushed_through", Id, nullable=False, server_default="0"),
+    Column("last_email_at", UTCDateTime),
+    Column("throttle_seconds", Integer, nullable=False, server_default="0"),
 )
 
 network_settings = Table(

@@ -1,4 +1,4 @@
-"""Events over plain HTTP, notifications, and the generated avatars."""
+"""Events over plain HTTP, and the generated avatars."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from html import escape
 from fastapi import APIRouter, Query, Response
 
 from rapport.api.deps import Ctx, CurrentMember
-from rapport.api.responses import Json, event_page
-from rapport.api.routes import parse_id
+from rapport.api.responses import event_page
 from rapport.api.schemas import EventsRead, Text
-from rapport.services import events, notifications
+from rapport.services import events
 
 router = APIRouter(tags=["events"])
 
@@ -26,18 +25,6 @@ async def list_events(
     """Stored events after `since`; waits up to `timeout` seconds when there are none."""
     frames, next_seq = await events.fetch(ctx, viewer, since=since, timeout=timeout)
     return event_page(frames, next_seq)
-
-
-@router.get("/api/v1/notifications", tags=["notifications"])
-async def list_notifications(ctx: Ctx, viewer: CurrentMember) -> Json:
-    return Json(await notifications.list_for(ctx, viewer))
-
-
-@router.post("/api/v1/notifications/{notification_id}/read", status_code=204, tags=["notifications"])
-async def read_notification(notification_id: Text, ctx: Ctx, viewer: CurrentMember) -> Response:
-    """The member clicked the notification."""
-    await notifications.mark_read(ctx, viewer, notification_id=parse_id(notification_id, "notification"))
-    return Response(status_code=204)
 
 
 _PALETTE = ("#0a66c2", "#057642", "#915907", "#b24020", "#5f4b8b", "#00796b", "#8c2f39", "#3b5b7b")
