@@ -4,6 +4,7 @@
 import { api } from '../api.js';
 import { h, clear, avatar, toast } from '../dom.js';
 import { renderProfileEditor, renderBlocked } from './profile.js';
+import { renderAccount } from './account.js';
 
 const SWITCHES = [
   {
@@ -69,6 +70,6 @@ export function renderSettings(main, app) {
   page.append(list);
   // Profile editing replaces the read-only card; blocked members go last (issue 14).
   page.querySelector('.profile-card')?.replaceWith(renderProfileEditor(app));
-  page.append(renderBlocked());
+  page.append(renderAccount(app), renderBlocked());
   clear(main).append(page);
 }
