@@ -75,6 +75,7 @@ DANIEL = [
         "daniel",
         "I wrote up a few notes on how we handled retries during our migration. Want me to send them over?",
     ),
+    (3.1, "daniel", "FILES Here they are, with the retry dashboard: https://example.com/notes/idempotent-retries"),
     (2.9, "maya", "Yes please, that would be really useful. Are you free for a call on Thursday afternoon?"),
     (2.8, "daniel", "Thursday at 3 works. I'll send an invite."),
     (0.4, "maya", "Perfect. I'll bring our rollout plan, and a couple of questions about your outbox pattern."),
@@ -124,6 +125,7 @@ class Demo:
         self.end = end
         self.tokens: dict[str, str] = {}
         self.conversations: dict[str, str] = {}
+        self.messages: dict[str, str] = {}
 
     def at(self, hours_before_end: float) -> None:
         self.clock.set(self.end - timedelta(hours=hours_before_end))
@@ -179,23 +181,75 @@ class Demo:
             if sender != "maya" and partner not in ("sofia",):
                 self.at(hours - 0.05)
                 self.read("maya", partner)
+        self.at(2.7)
+        self.react("maya", "daniel", "Thursday at 3", "👍")
+        self.react("daniel", "daniel", "Perfect. I'll bring", "🎉")
+        self.react("maya", "daniel", "Here they are", "💡")
         self.at(0.3)
         self.read("daniel", "daniel")
         self.clock.set(self.end)
 
     def say(self, sender: str, partner: str, body: str) -> None:
+        files: list[str] = []
+        if body.startswith("FILES "):
+            body = body.removeprefix("FILES ")
+            files = [
+                self.upload(sender, "retry-dashboard.png", chart_png()),
+                self.upload(sender, "retry-notes.pdf", PDF),
+            ]
         conversation = self.conversations.get(partner)
         if conversation is None:
             other = partner if sender == "maya" else "maya"
             started = self.call(sender, "POST", "/api/v1/conversations", {"to": [other], "body": body})
             self.conversations[partner] = started["conversation"]["id"]
+            self.messages[body] = started["message"]["id"]
         else:
-            self.call(sender, "POST", f"/api/v1/conversations/{conversation}/messages", {"body": body})
+            sent = self.call(
+                sender, "POST", f"/api/v1/conversations/{conversation}/messages", {"body": body, "attachments": files}
+            )
+            self.messages[body] = sent["message"]["id"]
+
+    def upload(self, who: str, name: str, data: bytes) -> str:
+        r = self.http.post(
+            "/api/v1/attachments",
+            files={"file": (name, data)},
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
+        r.raise_for_status()
+        return str(r.json()["attachment"]["id"])
+
+    def react(self, who: str, partner: str, starts_with: str, emoji: str) -> None:
+        message = next(mid for body, mid in self.messages.items() if body.startswith(starts_with))
+        path = f"/api/v1/conversations/{self.conversations[partner]}/messages/{message}/reactions/{emoji}"
+        self.call(who, "PUT", path)
 
     def read(self, reader: str, partner: str) -> None:
         conversation = self.conversations[partner]
         messages = self.call(reader, "GET", f"/api/v1/conversations/{conversation}/messages?limit=1")["messages"]
         self.call(reader, "POST", f"/api/v1/conversations/{conversation}/read", {"message_id": messages[0]["id"]})
+
+
+def chart_png() -> bytes:
+    """A small dashboard-like bar chart to attach."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (560, 320), (250, 250, 248))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 559, 44), fill=(10, 102, 194))
+    for i, height in enumerate((60, 120, 180, 90, 210, 150, 240, 130)):
+        draw.rectangle((40 + i * 62, 300 - height, 80 + i * 62, 300), fill=(10, 102, 194) if i % 2 else (5, 118, 66))
+    draw.line((24, 300, 536, 300), fill=(90, 90, 90), width=2)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def shoot(base: str, demo: Demo, out: Path, chromium: str) -> list[Path]:
@@ -220,6 +274,10 @@ def shoot(base: str, demo: Demo, out: Path, chromium: str) -> list[Path]:
 
             page.goto(f"/{daniel_thread}")
             expect(page.get_by_test_id("reader-avatar")).to_be_visible()
+            expect(page.get_by_role("button", name="Open image retry-dashboard.png")).to_be_visible()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.att-thumb')].every((img) => img.complete && img.naturalWidth)"
+            )
             demo.call(
                 "daniel", "POST", f"/api/v1/conversations/{demo.conversations['daniel']}/typing", {"typing": True}
             )
@@ -244,6 +302,29 @@ def shoot(base: str, demo: Demo, out: Path, chromium: str) -> list[Path]:
                 expect(dialog.get_by_test_id("compose-problem")).to_contain_text("Grace Liu")
                 page.wait_for_timeout(300)
                 shots.append(out / "compose-desktop.png")
+                page.screenshot(path=shots[-1])
+                page.keyboard.press("Escape")
+
+                page.goto("/#/inbox")
+                search = page.get_by_role("searchbox", name="Search messages")
+                search.fill("rollout")
+                expect(page.get_by_test_id("search-message").first).to_be_visible()
+                page.get_by_test_id("search-message").first.click()
+                expect(page.locator(".msg.is-highlighted")).to_be_visible()
+                search.fill("rollout")
+                expect(page.get_by_test_id("search-message").first).to_be_visible()
+                page.wait_for_timeout(300)
+                shots.append(out / "search-desktop.png")
+                page.screenshot(path=shots[-1])
+                search.press("Escape")
+
+                page.goto(f"/{daniel_thread}")
+                dashboard = page.get_by_role("button", name="Open image retry-dashboard.png")
+                dashboard.scroll_into_view_if_needed()
+                dashboard.click()
+                expect(page.get_by_role("dialog", name="retry-dashboard.png")).to_be_visible()
+                page.wait_for_timeout(300)
+                shots.append(out / "lightbox-desktop.png")
                 page.screenshot(path=shots[-1])
                 page.keyboard.press("Escape")
 

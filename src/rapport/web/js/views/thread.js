@@ -106,6 +106,12 @@ export class Thread {
     this.input.addEventListener('blur', () => this.stopTyping());
     attachMentionAutocomplete(this.input, () => this.conversation?.participants, app.me.id);
     acceptDroppedFiles(this.el, this.input, (files) => this.tray.add(files));
+    // Images arrive after the text: a thread that was at its newest message stays there.
+    this.pinned = true;
+    this.scroller.addEventListener('scroll', () => { this.pinned = this.isNearBottom(); }, { passive: true });
+    this.scroller.addEventListener('load', (e) => {
+      if (e.target.tagName === 'IMG' && this.pinned && !this.highlighted) this.scrollToBottom();
+    }, true);
     this.msgList.addEventListener('keydown', (e) => this.onListKey(e));
     this.msgList.addEventListener('focusin', (e) => {
       const row = e.target.closest?.('li[data-id]');
