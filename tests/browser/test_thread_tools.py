@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -95,6 +97,7 @@ def test_the_conversation_menu_mutes_archives_deletes_and_blocks(net: Network, o
 
     page.goto(f"/#/c/{with_cy}")
     choose("Mark as unread")
+    expect(page).to_have_url(re.compile("#/inbox$"))  # marking unread leaves the thread
     with_cy_item = page.get_by_test_id("conversation").filter(has_text="Cy Hale")
     expect(with_cy_item.get_by_test_id("unread-badge")).to_be_visible()
 
