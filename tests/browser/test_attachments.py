@@ -108,6 +108,20 @@ def test_an_upload_cut_by_the_network_can_be_retried_and_a_draft_survives_a_fail
     conversation = net.start(ava, ben, "Files")
     page = open_app(ava, f"#/c/{conversation}")
 
+    # An upload that hangs shows its progress and can be cancelled.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)  # never answered: the upload stays in flight
+
+    page.route("**/api/v1/attachments", hold)
+    attach(page, {"name": "slow.png", "mimeType": "image/png", "buffer": png()})
+    expect(page.get_by_role("progressbar", name="Uploading slow.png")).to_be_visible()
+    page.get_by_role("button", name="Cancel upload of slow.png").click()
+    expect(page.get_by_test_id("upload")).to_have_count(0)
+    assert len(held) == 1
+    page.unroute("**/api/v1/attachments", hold)
+
     page.route("**/api/v1/attachments", lambda route: route.abort("connectionreset"))
     attach(page, {"name": "photo.png", "mimeType": "image/png", "buffer": png()})
     item = page.get_by_test_id("upload").filter(has_text="photo.png")

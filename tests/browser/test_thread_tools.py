@@ -138,3 +138,17 @@ def test_arrow_keys_move_through_messages_and_tools_are_one_tab_stop(net: Networ
     expect(second.get_by_role("button", name="Edit message")).to_be_focused()
     page.keyboard.press("Tab")
     expect(rows.filter(has_text="Third").get_by_role("button", name="React")).to_be_focused()
+
+
+def test_focus_lands_in_the_inbox_after_signing_in(net: Network, open_app: Open) -> None:
+    ava, ben = net.member("Ava Morgan"), net.member("Ben Ortiz")
+    net.connect(ava, ben)
+    net.start(ben, ava, "Welcome aboard")
+    page = open_app(None, "#/login")
+    page.get_by_label("Email or handle").fill(ava.handle)
+    page.get_by_label("Password").fill("correct horse")
+    page.get_by_role("button", name="Sign in").click()
+    first = page.get_by_test_id("conversation").filter(has_text="Welcome aboard").get_by_role("link")
+    expect(first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("textbox", name="Write a message")).to_be_focused()
