@@ -112,6 +112,31 @@ async def test_objects_leave_the_bucket_after_the_last_reference_and_the_sweep(
     assert len(await s3.objects("blobs/")) == 1
 
 
+async def test_deleting_a_message_while_the_store_is_unreachable_still_succeeds_and_the_sweep_catches_up(
+    api: Api, s3: S3Place, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob, _carol, cid = await thread(api)
+    f = await uploaded(api, alice, b"to be deleted")
+    message = (await send(api, alice, cid, [f["id"]])).json()["message"]
+    working = api.ctx.blob_store
+    api.ctx.blob_store = s3.store(secret_key="not-the-secret")  # the same place, refused
+    try:
+        with caplog.at_level(logging.WARNING):
+            r = await api.delete(alice, f"/api/v1/conversations/{cid}/messages/{message['id']}")
+        assert r.status_code == 204  # committed: the answer says so, whatever the store does
+        assert any("left for the sweep" in rec.getMessage() for rec in caplog.records)
+        r = await api.get(bob, f["url"])
+        assert r.status_code == 404
+        r = await upload(api, alice, b"while it is down")
+        assert (r.status_code, error_code(r)) == (503, "storage_unavailable")
+    finally:
+        await api.ctx.blob_store.aclose()
+        api.ctx.blob_store = working
+    assert len(await s3.objects("blobs/")) == 1
+    assert await attachment_service.sweep(api.ctx) == 1
+    assert await s3.objects("blobs/") == {}
+
+
 async def test_a_download_whose_object_vanished_is_404_and_logged(
     api: Api, s3: S3Place, caplog: pytest.LogCaptureFixture
 ) -> None:

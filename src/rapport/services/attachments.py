@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rapport.domain.errors import Invalid, NotFound, TooLarge
+from rapport.domain.errors import Invalid, NotFound, TooLarge, Unavailable
 from rapport.domain.files import SNIFF_BYTES, UPLOAD_GRACE, classify, may_download, safe_name
 from rapport.domain.model import Member, MemberId, MessageId
 from rapport.services.context import Context
@@ -141,7 +141,12 @@ async def release(uow: UnitOfWork, *, message_id: int) -> None:
         ctx = uow.ctx
 
         async def remove_blobs() -> None:
-            await collect(ctx, keys)
+            try:
+                await collect(ctx, keys)
+            except Unavailable:  # the deletion has committed; the hourly sweep removes what is left
+                log.warning(
+                    "attachment store unreachable: %d blob(s) of message %s left for the sweep", len(keys), message_id
+                )
 
         uow.after_commit(remove_blobs)
 
@@ -268,6 +273,8 @@ def start_sweeper(ctx: Context, *, interval: float = SWEEP_INTERVAL) -> Callable
             await asyncio.sleep(interval)
             try:
                 await sweep(ctx)
+            except Unavailable:
+                log.warning("attachment sweep skipped: the attachment store is unreachable")
             except Exception:  # a failed sweep is retried next time; it must not stop the server
                 log.exception("attachment sweep failed")
 
