@@ -167,6 +167,7 @@ class S3BlobStore:
 
     async def call(self, operation: str, **kwargs: Any) -> Any:
         """One S3 operation on our bucket: `Missing` for an absent object, `Unavailable` for any other failure."""
+        from aiohttp import ClientError as HttpError
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = self._client or await self._open()
@@ -180,7 +181,7 @@ class S3BlobStore:
             raise Unavailable(
                 "Files cannot be stored or read right now; try again shortly.", code="storage_unavailable"
             ) from exc
-        except (BotoCoreError, OSError, TimeoutError) as exc:
+        except (BotoCoreError, HttpError, OSError, TimeoutError) as exc:
             self._failed(f"{operation}: {type(exc).__name__}: {exc}")
             raise Unavailable(
                 "Files cannot be stored or read right now; try again shortly.", code="storage_unavailable"
@@ -193,7 +194,11 @@ class S3BlobStore:
     def _failed(self, what: str) -> None:
         if self._healthy:
             self._healthy = False
-            log.error("attachment store %s unreachable (%s): uploads answer 503 until it is back", self.where, what)
+            log.error(
+                "attachment store %s unreachable (%s): uploads and downloads answer 503 until it is back",
+                self.where,
+                what,
+            )
 
     async def start(self) -> None:
         """Check the bucket answers to our credentials; if not, say so once and serve anyway."""
