@@ -8,6 +8,7 @@ import { Inbox } from './views/inbox.js';
 import { Thread } from './views/thread.js';
 import { openCompose } from './views/compose.js';
 import { renderSettings } from './views/settings.js';
+import { NotificationBell } from './views/notifications.js';
 import { renderInvitations } from './views/invitations.js';
 import { renderInsights } from './views/insights.js';
 import { renderGroups } from './views/groups.js';
@@ -112,6 +113,9 @@ function buildShell() {
     nav,
     meBox,
   );
+  app.bell?.destroy();
+  app.bell = new NotificationBell(app);
+  meBox.prepend(app.bell.el);
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
   clear(root).append(header, main);
   shell = { header, main, nav, invBadge, msgBadge, messaging: null };

@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { h, clear, avatar, toast } from '../dom.js';
 import { renderProfileEditor, renderBlocked } from './profile.js';
 import { renderAccount } from './account.js';
+import { renderNotificationSettings } from './notification-settings.js';
 
 const SWITCHES = [
   {
@@ -70,6 +71,6 @@ export function renderSettings(main, app) {
   page.append(list);
   // Profile editing replaces the read-only card; blocked members go last (issue 14).
   page.querySelector('.profile-card')?.replaceWith(renderProfileEditor(app));
-  page.append(renderAccount(app), renderBlocked());
+  page.append(renderNotificationSettings(), renderAccount(app), renderBlocked());
   clear(main).append(page);
 }
