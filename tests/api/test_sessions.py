@@ -5,12 +5,18 @@ revoke tokens, and every affected live socket closes; the others stay open.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
-from tests.api.live_server import Device, LiveServer, device
-from tests.conftest import Api, Member
+import redis.asyncio as aioredis
+from tests.api.live_server import Device, LiveServer, device, run_server
+from tests.conftest import Api, Member, make_settings
+from tests.servers import require_redis
 from websockets.exceptions import ConnectionClosed
 
 V1 = "/api/v1"
@@ -153,3 +159,36 @@ async def test_a_password_change_closes_the_other_sockets(live_api: Api, live_se
         assert r.status_code == 204
         await closed(ended)
         await still_open(kept)
+
+
+@pytest.mark.redis
+async def test_after_a_bus_outage_sockets_of_sessions_ended_meanwhile_are_closed(tmp_path: Path) -> None:
+    """A revocation published while Redis was unreachable never arrives: when the bus comes
+    back, each process looks its open sockets' sessions up again and closes the ended ones."""
+    url = await require_redis()
+    name = f"rapport-test-{uuid.uuid4().hex[:12]}"
+    settings = make_settings(
+        tmp_path, redis_url=f"{url}?client_name={name}", redis_namespace=f"rapport-test-{uuid.uuid4().hex[:12]}"
+    )
+    admin = aioredis.from_url(url)
+    try:
+        with run_server(settings) as server:
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=20) as http:
+                api = Api(http, server.app)
+                carol, dave = await api.register("carol"), await api.register("dave")
+                async with device(server, carol) as ended, device(server, dave) as kept:
+                    # The session ends without a word on the bus (as if its message were lost).
+                    with sqlite3.connect(tmp_path / "rapport.db") as db:
+                        db.execute("DELETE FROM tokens WHERE member_id = ?", (int(carol.id),))
+                    killed = 0
+                    for client in await admin.client_list(_type="pubsub"):
+                        if client.get("name") == name:
+                            killed += int(await admin.client_kill_filter(_id=client["id"]))
+                    assert killed == 1
+                    with pytest.raises(ConnectionClosed):
+                        while True:
+                            await ended.recv(10.0)
+                    assert ended.ws.close_code == 4401
+                    await kept.ping()
+    finally:
+        await admin.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from rapport.services.rate_limits import RateLimits
 from rapport.services.sessions import SessionRegistry
 from rapport.services.typing_state import TypingTracker
 from rapport.settings import Settings
+from rapport.store import members as member_store
 from rapport.store.blobs import blob_store
 from rapport.store.dialect import Database
 from rapport.store.migrate import upgrade
@@ -59,7 +60,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await upgrade(settings.resolved_database_url)
         db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
         bus = create_bus(settings.redis_url, namespace=settings.redis_namespace)
-        sessions = SessionRegistry(cache_seconds=settings.token_cache_seconds)
+
+        async def live_tokens(hashes: Iterable[str]) -> set[str]:
+            async with db.read() as conn:
+                return await member_store.live_tokens(conn, token_hashes=hashes)
+
+        sessions = SessionRegistry(cache_seconds=settings.token_cache_seconds, live_tokens=live_tokens)
         bus.on_control(sessions.handle)
         await bus.start()
         the_clock = clock or SystemClock()

@@ -7,6 +7,9 @@ Each process keeps two things about sessions, and both obey the bus's control me
   (`forget`), and everything goes when the bus may have lost a message (`reset`). The
   time limit on an entry is only a backstop.
 
+After a `reset` (the bus may have lost revocations), every open socket's session is looked up
+again in the store, and the sockets of sessions that ended meanwhile are closed.
+
 Messages: `{"type": "revoke", "member_id", "token", "keep"}` (`token`: only that session's
 hash; null: all of the member's, except `keep`), `{"type": "forget", "member_id"}`,
 `{"type": "reset"}`.
@@ -14,14 +17,21 @@ hash; null: all of the member's, except `keep`), `{"type": "forget", "member_id"
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.domain.model import Member
 
 if TYPE_CHECKING:  # the context holds a registry: only its type is needed here
     from rapport.services.context import Context
+
+log = logging.getLogger(__name__)
+
+LiveTokens = Callable[[Iterable[str]], Awaitable[set[str]]]
+"""Which of these token hashes still name a session (asked of the store after a reset)."""
 
 CACHE_LIMIT = 100_000
 """Entries kept at most; past that the cache starts again empty (a cache, not a store)."""
@@ -43,8 +53,16 @@ class LiveSession(Protocol):
 class SessionRegistry:
     """This process's open sockets and cached token lookups (see the module's docstring)."""
 
-    def __init__(self, *, cache_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        cache_seconds: float,
+        live_tokens: LiveTokens | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.cache_seconds = cache_seconds
+        self._live_tokens = live_tokens
+        self._rechecks: set[asyncio.Task[None]] = set()
         self._monotonic = monotonic
         self._cache: dict[str, tuple[Member, float]] = {}
         self._by_member: dict[int, set[str]] = {}
@@ -99,6 +117,18 @@ class SessionRegistry:
     def sockets_of(self, member_id: int) -> list[LiveSession]:
         return list(self._sockets.get(member_id, ()))
 
+    async def _recheck(self, live_tokens: LiveTokens) -> None:
+        """Close the sockets whose session ended while revocations may have been lost."""
+        sockets = [s for group in self._sockets.values() for s in group]
+        try:
+            alive = await live_tokens({s.token_hash for s in sockets})
+        except Exception:
+            log.warning("could not recheck open sockets after a bus reset", exc_info=True)
+            return
+        for socket in sockets:
+            if socket.token_hash not in alive:
+                socket.end()
+
     # --- control messages ----------------------------------------------------------------------
 
     def handle(self, message: dict[str, Any]) -> None:
@@ -108,6 +138,10 @@ class SessionRegistry:
         if kind == "reset":
             self._cache.clear()
             self._by_member.clear()
+            if self._live_tokens is not None and self._sockets:
+                task = asyncio.get_running_loop().create_task(self._recheck(self._live_tokens))
+                self._rechecks.add(task)  # the loop keeps only a weak reference
+                task.add_done_callback(self._rechecks.discard)
             return
         member_id = message.get("member_id")
         if not isinstance(member_id, int):

@@ -200,6 +200,19 @@ async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member 
     return to_member(row) if row else None
 
 
+async def live_tokens(conn: AsyncConnection, *, token_hashes: Iterable[str]) -> set[str]:
+    """Which of these token hashes still name a session of a member who is not suspended."""
+    wanted = set(token_hashes)
+    if not wanted:
+        return set()
+    rows = await conn.execute(
+        select(tokens.c.token_hash)
+        .select_from(tokens.join(members, members.c.id == tokens.c.member_id))
+        .where(tokens.c.token_hash.in_(wanted), members.c.suspended_at.is_(None))
+    )
+    return set(rows.scalars())
+
+
 async def delete_token(conn: AsyncConnection, *, token_hash: str) -> None:
     await conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))
 
