@@ -50,13 +50,11 @@ def switches(
 
 
 def read(minutes: float = 5, *, message: int = 10, shared: bool = True, reader: MemberId = BOB, cid: int = 1) -> Read:
-    return Read(ConversationId(cid), reader, MessageId(message), at(minutes), shared)
+    return (ConversationId(cid), reader, MessageId(message), at(minutes), shared)
 
 
 def sent(message: int = 10, minutes: float = 0, *, cid: int = 1, replied: float | None = None) -> SentMessage:
-    return SentMessage(
-        ConversationId(cid), MessageId(message), at(minutes), at(replied) if replied is not None else None
-    )
+    return (ConversationId(cid), MessageId(message), at(minutes), at(replied) if replied is not None else None)
 
 
 def threads(*extra: tuple[int, ConversationKind, MemberId | None]) -> dict[ConversationId, Thread]:

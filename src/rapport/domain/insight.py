@@ -48,7 +48,7 @@ WEEK = 7 * 86_400
 _MONDAY = 4 * 86_400
 
 # Times below are POSIX seconds (floats), not datetimes: one answer handles every message a
-# member ever sent (10,000 and more), and the rows are tuples for the same reason.
+# member ever sent (10,000 and more), and the rows are plain tuples for the same reason.
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +67,11 @@ class SwitchHistory:
         return self.changes[i - 1][1] if i else True
 
 
-class SentMessage(NamedTuple):
-    """One of the member's messages, and when someone else first wrote after it."""
-
-    conversation_id: ConversationId
-    message_id: MessageId
-    sent_at: float
-    replied_at: float | None
+SentMessage = tuple[ConversationId, MessageId, float, float | None]
+"""One of the member's messages: (conversation_id, message_id, sent_at, replied_at), where
+`replied_at` is when someone else first wrote after it. Plain tuples, straight from the
+database: Python stops tracking a tuple of numbers for garbage collection, so 10,000 of
+them do not set off full collections the way objects would."""
 
 
 class Thread(NamedTuple):
@@ -83,14 +81,9 @@ class Thread(NamedTuple):
     reader: MemberId | None
 
 
-class Read(NamedTuple):
-    """A recorded read: `reader`'s thread showed messages up to `message_id` at `read_at`."""
-
-    conversation_id: ConversationId
-    reader: MemberId
-    message_id: MessageId
-    read_at: float
-    shared: bool
+Read = tuple[ConversationId, MemberId, MessageId, float, bool]
+"""A recorded read, (conversation_id, reader, message_id, read_at, shared): `reader`'s
+thread showed messages up to `message_id` at `read_at`. Plain tuples, as `SentMessage`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +119,7 @@ class Insight:
 
 def may_count_read(read: Read, *, kind: ConversationKind, switches: ReceiptSwitches) -> bool:
     """Whether a read is one the sender may see, both at the time of the read and now."""
-    return _visible_now(read.reader, kind, switches) and _visible_then(read, switches)
+    return _visible_now(read[1], kind, switches) and _visible_then(read, switches)
 
 
 def _visible_now(reader: MemberId, kind: ConversationKind, switches: ReceiptSwitches) -> bool:
@@ -145,12 +138,13 @@ _UNKNOWN = SwitchHistory(current=False)
 
 def _visible_then(read: Read, switches: ReceiptSwitches) -> bool:
     """The read was shared, and every switch was on at the moment it happened."""
-    reader = switches.readers.get(read.reader, _UNKNOWN)
+    _, reader, _, read_at, shared = read
+    history = switches.readers.get(reader, _UNKNOWN)
     return (
-        read.shared
-        and switches.network.is_on_at(read.read_at)
-        and reader.is_on_at(read.read_at)
-        and switches.sender.is_on_at(read.read_at)
+        shared
+        and switches.network.is_on_at(read_at)
+        and history.is_on_at(read_at)
+        and switches.sender.is_on_at(read_at)
     )
 
 
@@ -166,7 +160,7 @@ def first_visible_reads(
     # whether any switch ever changed; with no change, a read counts then iff it was shared.
     verdicts: dict[ConversationId, tuple[bool, bool]] = {}
     for r in reads:
-        cid = r.conversation_id
+        cid, reader, message_id, read_at, shared = r
         verdict = verdicts.get(cid)
         if verdict is None:
             thread = threads.get(cid)
@@ -178,10 +172,10 @@ def first_visible_reads(
                 verdict = (_visible_now(thread.reader, thread.kind, switches), changed)
             verdicts[cid] = verdict
         visible_now, changed = verdict
-        if not visible_now or r.reader != threads[cid].reader:
+        if not visible_now or reader != threads[cid].reader:
             continue
-        if r.shared if not changed else _visible_then(r, switches):
-            counted.setdefault(cid, []).append((r.message_id, r.read_at))
+        if shared if not changed else _visible_then(r, switches):
+            counted.setdefault(cid, []).append((message_id, read_at))
     # Per conversation: reads by message id, each with the earliest read time at or after it.
     index: dict[ConversationId, tuple[list[int], list[float]]] = {}
     for cid, found in counted.items():
@@ -191,13 +185,13 @@ def first_visible_reads(
             earliest[i] = min(earliest[i], earliest[i + 1])
         index[cid] = ([mid for mid, _ in found], earliest)
     out: dict[MessageId, float] = {}
-    for m in sent:
-        entry = index.get(m.conversation_id)
+    for cid, message_id, _, _ in sent:
+        entry = index.get(cid)
         if entry is not None:
             ids, earliest = entry
-            i = bisect.bisect_left(ids, m.message_id)
+            i = bisect.bisect_left(ids, message_id)
             if i < len(ids):
-                out[m.message_id] = earliest[i]
+                out[message_id] = earliest[i]
     return out
 
 
@@ -222,18 +216,18 @@ def summarise(
     to_reply: list[float] = []
     first = week_start(now.timestamp()) - (weeks - 1) * WEEK
     counts = [[0, 0, 0] for _ in range(weeks)]
-    for m in sent:  # one pass: this runs for every message the member ever sent
-        read = read_at.get(m.message_id)
+    for _, message_id, sent_at, replied_at in sent:  # one pass: every message the member ever sent
+        read = read_at.get(message_id)
         if read is not None:
-            to_read.append(read - m.sent_at)
-        if m.replied_at is not None:
-            to_reply.append(m.replied_at - m.sent_at)
-        k = int((m.sent_at - first) // WEEK)
+            to_read.append(read - sent_at)
+        if replied_at is not None:
+            to_reply.append(replied_at - sent_at)
+        k = int((sent_at - first) // WEEK)
         if 0 <= k < weeks:  # before the window, or after `now` (a clock moved back): totals only
             bucket = counts[k]
             bucket[0] += 1
             bucket[1] += read is not None
-            bucket[2] += m.replied_at is not None
+            bucket[2] += replied_at is not None
     total = len(sent)
     return Insight(
         sent=total,

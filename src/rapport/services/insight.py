@@ -34,7 +34,7 @@ async def insight(ctx: Context, viewer: Member, *, weeks: int) -> Insight:
         sent = await store.sent_messages(conn, member_id=viewer.id)
         threads = await store.threads(conn, member_id=viewer.id)
         reads = await store.reads_by_others(conn, member_id=viewer.id)
-        readers = {r.reader for r in reads}
+        readers = {reader for _, reader, _, _, _ in reads}
         history = await store.switch_changes(conn, member_ids=readers | {viewer.id})
         # Fresh rows: a cached member may predate a switch flipped since.
         people = await members.list_by_ids(conn, ids=readers | {viewer.id})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,8 +65,9 @@ _SENT = Prepared(
 async def sent_messages(conn: AsyncConnection, *, member_id: int) -> list[SentMessage]:
     """Every message the member sent, with the time of the first later message by someone else.
 
-    Prepared: it returns every message a member ever sent, so SQLAlchemy's per-row work shows."""
-    return [SentMessage._make(row) for row in await _SENT.rows(conn, member_id=member_id)]
+    Prepared, and the driver's rows as they come: this returns every message a member ever
+    sent, so any per-row work shows."""
+    return cast(list[SentMessage], await _SENT.rows(conn, member_id=member_id))
 
 
 _mine = participants.alias("mine")
@@ -115,7 +117,7 @@ _READS = Prepared(
 
 async def reads_by_others(conn: AsyncConnection, *, member_id: int) -> list[Read]:
     """Reads recorded by the other members of the member's 1:1 threads (filtered by the domain)."""
-    return [Read._make(row) for row in await _READS.rows(conn, member_id=member_id)]
+    return cast(list[Read], await _READS.rows(conn, member_id=member_id))
 
 
 async def count_started(conn: AsyncConnection, *, member_id: int) -> int:
