@@ -304,6 +304,8 @@ export async function openCompose(app, prefill = {}) {
       ` ${credits(app.credits)}. Sending this InMail uses one credit; you get it back if ${name} replies within 90 days.`,
     );
     submit.textContent = on ? 'Send InMail' : 'Send';
+    counter.setMax(on ? 2000 : 8000); // an InMail body is shorter (DESIGN §2)
+    bodyInput.maxLength = on ? 2000 : 8000;
     if (on) subjectInput.focus();
   }
 

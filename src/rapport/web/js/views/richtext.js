@@ -72,8 +72,9 @@ export function renderBody(id, text, expanded) {
   return h('div', { class: 'msg-text' }, body, toggle);
 }
 
-/** "1,234 characters left", shown once a text is within `warnAt` of `max`. */
-export function attachCounter(input, max, warnAt = 1000) {
+/** "1,234 characters left", shown once a text is within `warnAt` of the limit (`setMax` changes it). */
+export function attachCounter(input, initialMax, warnAt = 1000) {
+  let max = initialMax;
   const el = h('p', { class: 'char-count', 'aria-live': 'polite', hidden: true, dataset: { testid: 'char-count' } });
   const update = () => {
     const left = max - input.value.length;
@@ -85,5 +86,6 @@ export function attachCounter(input, max, warnAt = 1000) {
   };
   input.addEventListener('input', update);
   update();
-  return { el, update };
+  const setMax = (value) => { max = value; update(); };
+  return { el, update, setMax };
 }

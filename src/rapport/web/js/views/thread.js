@@ -421,7 +421,6 @@ export class Thread {
       class: `msg${mine ? ' msg-mine' : ' msg-theirs'}${grouped ? ' msg-grouped' : ''}${m.pending ? ' msg-pending' : ''}${this.highlighted === m.id ? ' is-highlighted' : ''}`,
       dataset: { id: m.id, testid: 'message' },
       tabindex: '-1',
-      'aria-label': `${senderName}, ${clockTime(m.created_at)}`,
     },
       !mine ? h('span', { class: 'msg-avatar' }, grouped ? null : avatar(m.sender, 'sm')) : null,
       h('div', { class: 'msg-content' },
