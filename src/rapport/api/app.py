@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse, Response
@@ -14,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rapport import __version__
-from rapport.api import access_log, errors
+from rapport.api import access_log, errors, openapi
 from rapport.api.limits import BodySizeLimit
 from rapport.api.routes import accounts, campaigns, connections, conversations, events, safety
 from rapport.api.routes import attachments as attachment_routes
@@ -162,6 +163,12 @@ class RapportApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """Every route's error answers, declared in one place (api/openapi.py)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = openapi.document(self)
+        return self.openapi_schema
 
 
 class SocketsFirst:

@@ -6,6 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rapport.api.client_address import client_address
 from rapport.domain.errors import NotPermitted, Unauthorized
@@ -25,7 +26,12 @@ async def get_context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(get_context)]
 
 
-async def bearer_token(request: Request) -> str:
+_bearer_scheme = HTTPBearer(auto_error=False, description="The session token from register or login.")
+BearerScheme = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+"""Declares the bearer scheme in OpenAPI for every route that needs a session (and so its 401)."""
+
+
+async def bearer_token(request: Request, _scheme: BearerScheme = None) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

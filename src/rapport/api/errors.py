@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from rapport.api.responses import Json
 from rapport.domain.errors import (
@@ -48,6 +50,20 @@ def status_of(exc: DomainError) -> int:
     return 400
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route answers on this path (several routes may share a path: one
+    per method), for the `Allow` of a 405."""
+    allowed = []
+    for method in METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> Json:
@@ -71,13 +87,18 @@ def install(app: FastAPI) -> None:
         return Json(error_body("validation_error", message), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Json:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Json:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "too_large"}
         code = codes.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404:
             message = "Not found."
-        return Json(error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only.
+            allowed = allowed_methods(app, request.scope) or [headers.get("Allow", "")]
+            headers["Allow"] = ", ".join(allowed)
+        return Json(error_body(code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Json:

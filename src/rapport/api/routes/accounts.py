@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert
 from rapport.api.deps import Admin, ClientAddress, Ctx, CurrentMember, Token
 from rapport.api.responses import Json
 from rapport.api.schemas import (
+    ErrorRead,
     LoginCreate,
     MemberOnly,
     MembersRead,
@@ -38,7 +39,7 @@ async def register(body: RegisterCreate, ctx: Ctx, address: ClientAddress) -> Js
     return Json({"member": member_json(session.member), "token": session.token}, status_code=201)
 
 
-@router.post("/auth/login", response_model=SessionRead)
+@router.post("/auth/login", response_model=SessionRead, responses={401: {"model": ErrorRead}})
 async def login(body: LoginCreate, ctx: Ctx, address: ClientAddress) -> Json:
     session = await accounts.login(ctx, login=body.login, password=body.password, address=address)
     return Json({"member": member_json(session.member), "token": session.token})

@@ -16,11 +16,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from rapport.api.deps import Ctx, CurrentMember, bearer_token
+from rapport.api.deps import BearerScheme, Ctx, CurrentMember, bearer_token
 from rapport.api.errors import error_body
 from rapport.api.responses import Json
 from rapport.api.routes import parse_id
-from rapport.api.schemas import Text
+from rapport.api.schemas import ErrorRead, Text
 from rapport.api.uploads import MultipartFile
 from rapport.domain.errors import Unauthorized
 from rapport.domain.files import RangeNotSatisfiable, is_inline, parse_range
@@ -39,7 +39,10 @@ _SAFE_HEADERS = {
 
 
 async def download_member(
-    request: Request, ctx: Ctx, token: Text | None = Query(None, max_length=200, include_in_schema=False)
+    request: Request,
+    ctx: Ctx,
+    _: BearerScheme,
+    token: Text | None = Query(None, max_length=200, include_in_schema=False),
 ) -> Member:
     """The member from the bearer header, else from `?token=` (GET downloads only)."""
     if "authorization" in request.headers or not token:
@@ -69,7 +72,19 @@ def content_disposition(name: str, *, inline: bool) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-@router.get("/{attachment_id}")
+_FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+
+
+@router.get(
+    "/{attachment_id}",
+    response_class=Response,
+    responses={
+        200: {"description": "The file, with its own type.", "content": _FILE},
+        206: {"description": "The range asked for.", "content": _FILE},
+        304: {"description": "Not modified (If-None-Match)."},
+        416: {"model": ErrorRead, "description": "The range starts past the end."},
+    },
+)
 async def download(
     attachment_id: Text, request: Request, ctx: Ctx, viewer: Downloader, download: bool = Query(False)
 ) -> Response:
@@ -107,7 +122,11 @@ async def download(
     )
 
 
-@router.get("/{attachment_id}/thumbnail")
+@router.get(
+    "/{attachment_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"description": "PNG or JPEG.", "content": {"image/png": {}, "image/jpeg": {}}}},
+)
 async def thumbnail(attachment_id: Text, ctx: Ctx, viewer: Downloader) -> Response:
     """A small version of an image (at most 320 by 320 pixels), PNG or JPEG."""
     data = await attachments.thumbnail(ctx, viewer, attachment_id=parse_id(attachment_id, "attachment"))

@@ -28,7 +28,12 @@ from rapport.services import conversations, messages, participants, receipts
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=201, response_model=ConversationStarted)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConversationStarted,
+    responses={200: {"model": ConversationStarted, "description": "A client_id seen before: what it started."}},
+)
 async def start(body: ConversationCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
     """Start a conversation under the messaging policy; a repeated client_id returns the first (200)."""
     conversation, message, created = await conversations.start(
@@ -113,7 +118,12 @@ async def history(
     return Json({"messages": found})
 
 
-@router.post("/{conversation_id}/messages", status_code=201, response_model=MessageOnly)
+@router.post(
+    "/{conversation_id}/messages",
+    status_code=201,
+    response_model=MessageOnly,
+    responses={200: {"model": MessageOnly, "description": "A client_id seen before: the message it sent."}},
+)
 async def send(conversation_id: Text, body: MessageCreate, ctx: Ctx, viewer: CurrentMember) -> Json:
     message, created = await messages.reply(
         ctx,
