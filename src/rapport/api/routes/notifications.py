@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
@@ -100,9 +101,12 @@ def _page(title: str, text: str, status: int = 200, form_token: str | None = Non
 
 
 _BAD_TOKEN = ("Link not valid", "This unsubscribe link is not valid or has expired. Change e-mail settings in Rapport.")
+_BAD_LINK: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The link is not valid (a page).", "content": {"text/html": {}}}
+}
 
 
-@router.get("/api/v1/unsubscribe", response_class=HTMLResponse)
+@router.get("/api/v1/unsubscribe", response_class=HTMLResponse, responses=_BAD_LINK)
 async def unsubscribe_page(ctx: Ctx, token: str = Query("", max_length=1000)) -> HTMLResponse:
     """The link in an e-mail: a page that asks (a GET changes nothing: mail scanners follow links)."""
     try:
@@ -112,7 +116,7 @@ async def unsubscribe_page(ctx: Ctx, token: str = Query("", max_length=1000)) ->
     return _page("Unsubscribe", f"Stop e-mails about {kind} notifications?", form_token=token)
 
 
-@router.post("/api/v1/unsubscribe", response_class=HTMLResponse)
+@router.post("/api/v1/unsubscribe", response_class=HTMLResponse, responses=_BAD_LINK)
 async def unsubscribe(ctx: Ctx, token: str = Query("", max_length=1000)) -> HTMLResponse:
     """RFC 8058 one-click: turns that kind of e-mail off without signing in."""
     try:
