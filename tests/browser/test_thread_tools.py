@@ -106,6 +106,9 @@ def test_the_conversation_menu_mutes_archives_deletes_and_blocks(net: Network, o
     page.get_by_role("dialog", name="Block Cy Hale?").get_by_role("button", name="Block").click()
     expect(page.get_by_role("status").filter(has_text="You blocked Cy Hale")).to_be_visible()
     assert [m["handle"] for m in net.call("GET", "/api/v1/blocks", ava)["blocked"]] == [cy.handle]
+    page.get_by_role("button", name="Conversation actions").click()
+    expect(page.get_by_role("menuitem", name="Unblock Cy Hale")).to_be_visible()
+    page.keyboard.press("Escape")
 
     choose("Delete conversation for me")
     dialog = page.get_by_role("dialog", name="Delete this conversation?")

@@ -39,6 +39,7 @@ export function conversationMenu(thread) {
       const others = otherParticipants(app, c);
       const one = others.length === 1 && others[0].handle ? others[0] : null;
       const openReport = await reportDialog();
+      const blocked = one ? await api.blocked().then((r) => r.blocked.some((m) => m.handle === one.handle), () => false) : false;
       return [
         {
           label: c.muted ? 'Unmute conversation' : 'Mute conversation',
@@ -71,7 +72,16 @@ export function conversationMenu(thread) {
             } catch (err) { toast(err.message); }
           },
         },
-        one ? {
+        one && blocked ? {
+          label: `Unblock ${one.name || one.handle}`,
+          onSelect: async () => {
+            try {
+              await api.unblock(one.handle);
+              toast(`You unblocked ${one.name || one.handle}.`);
+            } catch (err) { toast(err.message); }
+          },
+        } : null,
+        one && !blocked ? {
           label: `Block ${one.name || one.handle}`,
           danger: true,
           onSelect: async () => {
