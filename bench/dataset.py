@@ -12,6 +12,7 @@ PostgreSQL the id sequences are moved past them afterwards.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -79,6 +80,40 @@ WORDS = [
     "launch",
 ]
 SEARCH_TERMS = ("observability", "kubernetes", "invoice", "keynote", "referral")
+"""Searches on the old vocabulary: each of its 32 words is in about 19% of all messages."""
+
+
+def _vocabulary(size: int) -> list[str]:
+    """`size` distinct pronounceable words of 2-4 syllables (4-12 letters), always the same:
+    English-like lengths without shipping a word list."""
+    rng = random.Random(1907)
+    onsets = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "br", "ch", "cl", "cr",
+              "dr", "fl", "gr", "pl", "pr", "sh", "sl", "sp", "st", "str", "th", "tr"]  # fmt: skip
+    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "ou", "io"]
+    codas = ["", "", "", "n", "r", "s", "t", "l", "nd", "st", "ck", "m"]
+    taken = set(WORDS)
+    out: list[str] = []
+    while len(out) < size:
+        syllables = rng.choice((2, 2, 3, 3, 3, 4))
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(syllables)) + rng.choice(codas)
+        if 4 <= len(word) <= 12 and word not in taken:
+            taken.add(word)
+            out.append(word)
+    return out
+
+
+VOCABULARY = _vocabulary(4_000)
+"""The realistic vocabulary, most frequent first: word k (from 1) is drawn with weight 1/k (Zipf)."""
+ZIPF_WORDS_PER_MESSAGE = 8
+_ZIPF_CUMULATIVE = list(itertools.accumulate(1 / k for k in range(1, len(VOCABULARY) + 1)))
+ZIPF_SEARCH_RANKS = (10, 25, 60, 150, 400, 1_000, 2_500)
+"""Searched words by frequency rank (log-spaced): from one in ~8% of messages to one in ~0.05%."""
+ZIPF_SEARCH_TERMS = tuple(VOCABULARY[rank - 1] for rank in ZIPF_SEARCH_RANKS)
+
+
+def zipf_words(rng: random.Random, k: int = ZIPF_WORDS_PER_MESSAGE) -> list[str]:
+    """k words of the realistic vocabulary, Zipf-distributed (repeats allowed, as in prose)."""
+    return rng.choices(VOCABULARY, cum_weights=_ZIPF_CUMULATIVE, k=k)
 
 
 @dataclass
@@ -265,8 +300,11 @@ def _rows(builder: _Builder, threads: list[_Thread]) -> Iterator[tuple[str, list
         other = t.b if sender == t.a else t.a
         mid = builder.next_message
         builder.next_message += 1
+        # Six words of the old 32-word vocabulary (so its searches stay comparable with earlier
+        # reports), then a sentence of the Zipf-distributed one.
         words = builder.rng.sample(WORDS, 6)
-        body = f"{' '.join(words).capitalize()} — message {mid}."
+        prose = " ".join(zipf_words(builder.rng))
+        body = f"{' '.join(words).capitalize()} — {prose} — message {mid}."
         msg_batch.append(
             {
                 "id": mid,

@@ -83,6 +83,87 @@ def _git_head() -> str | None:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def _stamp(name: str) -> str:
+    """`full-20261124-201535-notes` -> `20261124-201535`: report names sort by it."""
+    parts = name.split("-")
+    return "-".join(parts[1:3]) if len(parts) >= 3 else ""
+
+
+def previous(reports: Path, name: str, database: str) -> dict[str, Any] | None:
+    """The newest report written before `name`, of the same mode and database kind if one
+    exists (else of the same mode): its name and server CPU per message at each send level."""
+    mode, stamp, kind = name.split("-", 1)[0], _stamp(name), str(database).split(" ", 1)[0]
+    found: list[tuple[bool, str, str, dict[int, float]]] = []
+    for path in reports.glob("*/results.json") if reports.is_dir() else ():
+        other = path.parent.name
+        if not other.startswith(mode + "-") or not _stamp(other) or _stamp(other) >= stamp:
+            continue
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        cpu = {
+            int(lv["concurrency"]): float(lv["server_cpu_ms_per_msg"])
+            for lv in old.get("send", {}).get("levels", [])
+            if lv.get("server_cpu_ms_per_msg") is not None
+        }
+        if cpu:
+            same_kind = str(old.get("setup", {}).get("database", "")).split(" ", 1)[0] == kind
+            found.append((same_kind, _stamp(other), other, cpu))
+    if not found:
+        return None
+    _, _, other, cpu = max(found)
+    return {"report": other, "cpu_ms_per_msg": cpu}
+
+
+def cpu_per_message(results: Mapping[str, Any], prev: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Server CPU per accepted message at `cpu_senders`, on the large data set and on an empty
+    database, beside the previous report's figure at the nearest sender count it measured."""
+    senders = int(results.get("setup", {}).get("config", {}).get("cpu_senders", 20))
+    levels = {lv["concurrency"]: lv for lv in results.get("send", {}).get("levels", [])}
+    level = levels.get(senders, {})
+    empty = results.get("send_empty", {})
+    out: dict[str, Any] = {
+        "senders": senders,
+        "ms": level.get("server_cpu_ms_per_msg"),
+        "send_p50_ms": level.get("latency", {}).get("p50"),
+        "messages": results.get("dataset", {}).get("messages"),
+        "empty_db_ms": empty.get("server_cpu_ms_per_msg"),
+        "empty_db_send_p50_ms": empty.get("latency", {}).get("p50"),
+        "previous": None,
+    }
+    if prev and prev.get("cpu_ms_per_msg"):
+        cpu = {int(k): v for k, v in prev["cpu_ms_per_msg"].items()}
+        nearest = min(cpu, key=lambda c: (abs(c - senders), -c))
+        out["previous"] = {"report": prev["report"], "senders": nearest, "ms": cpu[nearest]}
+    return out
+
+
+def cpu_lines(results: Mapping[str, Any]) -> list[str]:
+    """The CPU-per-message figures, one line each."""
+    cpu = results.get("send", {}).get("cpu")
+    if not cpu:
+        return []
+    prev = cpu.get("previous")
+    before = (
+        f"previous report {prev['report']}: {fmt(prev['ms'], ' ms', 3)} at {prev['senders']} senders"
+        if prev
+        else "no earlier report"
+    )
+    out = [
+        f"send CPU {cpu['senders']:>3} senders: {fmt(cpu['ms'], ' ms', 3)} of server CPU per accepted message"
+        f" at {cpu.get('messages') or 0:,} messages  ({before})"
+    ]
+    if cpu.get("empty_db_ms") is not None:
+        out.append(
+            f"send CPU {cpu['senders']:>3} senders, flat-cost check: {fmt(cpu['empty_db_ms'], ' ms', 3)} per message"
+            f" (send p50 {fmt(cpu.get('empty_db_send_p50_ms'), ' ms', 2)}) on an empty database,"
+            f" {fmt(cpu['ms'], ' ms', 3)} (p50 {fmt(cpu.get('send_p50_ms'), ' ms', 2)})"
+            f" at {cpu.get('messages') or 0:,} messages"
+        )
+    return out
+
+
 def lines(results: Mapping[str, Any]) -> list[str]:
     """The figures, one line each, as printed at the end of a run."""
     out = []
@@ -105,7 +186,9 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"send     {level['concurrency']:>3} senders: {fmt(level['rps'], ' msg/s', 0)}"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
             f"  = {fmt(level.get('ratio_to_ceiling'), '', 2)} x ceiling  errors {level['errors']}"
+            f"  server CPU {fmt(level.get('server_cpu_ms_per_msg'), ' ms', 3)}/msg"
         )
+    out += cpu_lines(results)
     for rate in results.get("delivery", {}).get("rates", []):
         lat = rate["latency"]
         out.append(
@@ -143,16 +226,17 @@ def lines(results: Mapping[str, Any]) -> list[str]:
                 f"  server RSS {fmt(r['rss_before_mb'], ' MB', 0)} -> peak {fmt(r['rss_peak_mb'], ' MB', 0)}"
                 f" while uploading (+{fmt(r['rss_growth_mb'], ' MB', 1)})"
             )
-    for key in ("inbox", "search"):
+    for key, label in (("inbox", "inbox"), ("search", "search (Zipf vocabulary)"),
+                       ("search_old_vocabulary", "search (old 32-word vocabulary)")):  # fmt: skip
         r = results.get(key)
         if not r:
             continue
         if not r.get("available", True):
-            out.append(f"{key:<8} not available ({r.get('reason', '')})")
+            out.append(f"{label:<8} not available ({r.get('reason', '')})")
             continue
         lat = r["latency"]
         out.append(
-            f"{key:<8} at {results.get('dataset', {}).get('messages', 0):,} messages: {fmt(r['rps'], ' req/s', 0)}"
+            f"{label:<8} at {results.get('dataset', {}).get('messages', 0):,} messages: {fmt(r['rps'], ' req/s', 0)}"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
         )
     fanout = results.get("group_fanout")
@@ -210,7 +294,13 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     check("idle WebSockets held", conns.get("connected"), 50_000, below=False, unit="")
     check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
     check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
-    check("search p99", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True, unit="ms")
+    check("search p99 (Zipf vocabulary)", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True,
+          unit="ms")  # fmt: skip
+    old_search = results.get("search_old_vocabulary", {}).get("latency", {})
+    check("search p99 (old 32-word vocabulary)", old_search.get("p99"), 50, below=True, unit="ms")
+    cpu = results.get("send", {}).get("cpu", {})
+    check(f"server CPU per accepted message ({cpu.get('senders', 20)} senders)", cpu.get("ms"), 0.5, below=True,
+          unit="ms")  # fmt: skip
     fanout = results.get("group_fanout", {})
     check(
         f"group chat fan-out p99 ({fanout.get('participants', 51)} sockets, {fanout.get('rate', 200)} msg/s)",

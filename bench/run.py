@@ -4,10 +4,13 @@ processes over real HTTP and WebSockets, print every figure and write a report.
 Phases (each bounded in count and time; 127.0.0.1 only):
   0. data set, written directly into the database (bench/dataset.py)
   1. the ceiling: a bare ASGI hello-world on the same uvicorn stack, same worker count
-  2. send throughput: closed-loop senders, each in its own 1:1 thread
+  2. send throughput: closed-loop senders, each in its own 1:1 thread, with the server's CPU
+     per accepted message read from /proc; the same at `cpu_senders` on an empty database
+     (SQLite runs), so a cost that grows with the data shows
   3. delivery latency: open-loop sends at fixed rates, timed to the recipient's socket
   4. typing and read-receipt propagation over WebSockets
-  5. inbox page and search latency on the large data set; engagement insight for a member
+  5. inbox page and search latency on the large data set (search on a Zipf-distributed
+     vocabulary and on the old 32-word one); engagement insight for a member
      with 10,000 sent messages
   6. attachments: upload and download throughput (1 MB, 25 MB) to local disk and to S3
      (a SeaweedFS on loopback), and the server's memory while it receives 25 MB files
@@ -37,7 +40,7 @@ if str(ROOT) not in sys.path:
 
 from bench import attachments, dataset, report, seaweed, server  # noqa: E402
 from bench.load import raise_nofile, run_job  # noqa: E402
-from bench.stats import add_counts, merge, ratio, summarise  # noqa: E402
+from bench.stats import add_counts, fmt, merge, ratio, summarise  # noqa: E402
 
 QUICK: dict[str, Any] = {
     "live_pairs": 16,
@@ -47,7 +50,8 @@ QUICK: dict[str, Any] = {
     "big_messages": 20_000,
     "probes": 100,
     "clients": 2,
-    "levels": [8, 32],
+    "levels": [8, 20, 32],
+    "cpu_senders": 20,
     "phase_s": 2.5,
     "rates": [200, 1000],
     "delivery_s": 3.0,
@@ -72,7 +76,7 @@ FULL: dict[str, Any] = {
     "big_members": 100_000,
     "big_messages": 1_000_000,
     "probes": 500,
-    "levels": [8, 32, 128],
+    "levels": [8, 20, 32, 128],
     "phase_s": 12.0,
     "delivery_s": 15.0,
     "delivery_pairs": 200,
@@ -215,15 +219,64 @@ class Bench:
                   "json": {"body": "Throughput probe: how about Thursday?", "client_id": "{client_id}"}}]
                 for p in data.pairs[:conc]
             ]  # fmt: skip
-            cpu0 = srv.cpu_seconds()
-            r = self.closed(srv.base, coroutines, self.cfg["phase_s"], 201)
-            cpu = srv.cpu_seconds() - cpu0
+            r = self.send_level(srv, coroutines)
             self.samples.setdefault(f"send x{conc}", r.pop("_samples"))
             r["ratio_to_ceiling"] = ratio(r["rps"], ceiling.get(conc))
-            r["server_cpu_ms_per_msg"] = round(1000 * cpu / max(1, r["rps"] * self.cfg["phase_s"]), 3)
             levels.append(r)
             self.results["send"] = {"levels": levels}
             say(report.lines({"send": {"levels": [r]}})[0])
+        self.results["send"]["cpu"] = report.cpu_per_message(
+            self.results, report.previous(ROOT / "bench" / "reports", self.name, self.results["setup"]["database"])
+        )
+        for line in report.cpu_lines(self.results):
+            say(line)
+
+    def send_level(self, srv: server.Server, coroutines: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        """A closed-loop send phase, with the server's CPU (from /proc) per accepted message: every
+        201 counts, those answered after the window too, since the CPU read covers them."""
+        cpu0 = srv.cpu_seconds()
+        r = self.closed(srv.base, coroutines, self.cfg["phase_s"], 201)
+        cpu = srv.cpu_seconds() - cpu0
+        accepted = r["statuses"].get("201", 0)
+        r["accepted"] = accepted
+        r["server_cpu_ms_per_msg"] = round(1000 * cpu / accepted, 3) if accepted else None
+        return r
+
+    def empty_send(self) -> None:
+        """The send phase at `cpu_senders` against a database holding only those senders' threads:
+        beside the same figure at the large data set, it shows whether a send costs more as data grows."""
+        if self.args.database_url:
+            self.results["send_empty"] = {"available": False, "reason": "only on the temporary SQLite database"}
+            return
+        conc = self.cfg["cpu_senders"]
+        url = f"sqlite+aiosqlite:///{self.tmp / 'empty.db'}"
+        from rapport.store.migrate import upgrade_sync
+
+        upgrade_sync(url)
+        plan = dataset.Plan(
+            pairs=conc, unread_per_pair=0, idle_members=0, big_members=0, big_messages=0, probes=0, prolific_sent=0
+        )
+        data = asyncio.run(dataset.build(url, plan))
+        env = {**self.server_env(), "RAPPORT_DATABASE_URL": url}
+        srv = server.rapport(server.free_port(), self.args.workers, env, self.tmp / "server-empty.log")
+        try:
+            srv.wait_ready("/healthz")
+            coroutines = [
+                [{"method": "POST", "path": f"/api/v1/conversations/{p.conversation_id}/messages", "token": p.a_token,
+                  "json": {"body": "Throughput probe: how about Thursday?", "client_id": "{client_id}"}}]
+                for p in data.pairs
+            ]  # fmt: skip
+            r = self.send_level(srv, coroutines)
+        finally:
+            srv.stop()
+        r.pop("_samples")
+        r["messages_before"] = data.counts["messages"]
+        self.results["send_empty"] = r
+        say(
+            f"send     {conc:>3} senders on an empty database: {fmt(r['rps'], ' msg/s', 0)}"
+            f"  p50 {fmt(r['latency']['p50'], ' ms', 2)}"
+            f"  server CPU {fmt(r['server_cpu_ms_per_msg'], ' ms', 3)} per message"
+        )
 
     def delivery(self, data: dataset.Dataset) -> None:
         c = self.cfg
@@ -339,15 +392,15 @@ class Bench:
         self.results["inbox"] = r
         status = _status(self.base + "/api/v1/search?q=observability&limit=20", tokens[0])
         if status == 200:
-            terms = dataset.SEARCH_TERMS
-            coros = [
-                [{"method": "GET", "path": f"/api/v1/search?q={terms[(i + k) % len(terms)]}&limit=20", "token": t}
-                 for k, t in enumerate(tokens[i::conc])]
-                for i in range(conc)
-            ]  # fmt: skip
-            s = self.closed(self.base, coros, c["inbox_s"], 200)
-            self.samples["search"] = s.pop("_samples")
-            self.results["search"] = s
+            for key, terms in (("search", dataset.ZIPF_SEARCH_TERMS), ("search_old_vocabulary", dataset.SEARCH_TERMS)):
+                coros = [
+                    [{"method": "GET", "path": f"/api/v1/search?q={terms[(i + k) % len(terms)]}&limit=20", "token": t}
+                     for k, t in enumerate(tokens[i::conc])]
+                    for i in range(conc)
+                ]  # fmt: skip
+                s = self.closed(self.base, coros, c["inbox_s"], 200)
+                self.samples[key.replace("_", " ")] = s.pop("_samples")
+                self.results[key] = {**s, "terms": list(terms)}
         else:
             self.results["search"] = {"available": False, "reason": f"GET /api/v1/search answered {status}"}
         if data.group_id is not None and data.group_cursors:
@@ -362,6 +415,7 @@ class Bench:
             self.samples["group members page"] = g.pop("_samples")
             self.results["group_members"] = {**g, "members": self.results["dataset"].get("group_members")}
         for line in report.lines({"inbox": self.results["inbox"], "search": self.results["search"],
+                                  "search_old_vocabulary": self.results.get("search_old_vocabulary"),
                                   "group_members": self.results.get("group_members"),
                                   "dataset": self.results["dataset"]}):  # fmt: skip
             say(line)
@@ -494,6 +548,8 @@ class Bench:
         data = self.build_data()
         for f in warm:
             f.result()
+        if not self.args.only:
+            self.empty_send()
         if not self.args.only:
             self.ceiling()
         srv = self.start()
