@@ -241,3 +241,40 @@ async def test_the_background_loop_runs_a_job_soon_after_a_wake(db: Database) ->
         await asyncio.wait_for(done.wait(), 10)
     finally:
         await r.stop()
+
+
+async def test_an_idle_runner_reads_when_the_next_job_falls_due(db: Database, clock: FakeClock) -> None:
+    """Idle polls read the earliest due time (pending run_at, or an expired lease's end) instead
+    of claiming in a write transaction."""
+    r = runner(db, clock)
+    assert await r.next_due() is None
+    async with db.write() as conn:
+        await jobs.enqueue(conn, kind="a", run_at=clock.now() + timedelta(minutes=5))
+        await jobs.enqueue(conn, kind="b", run_at=clock.now() + timedelta(minutes=1))
+    assert await r.next_due() == clock.now() + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=1))
+    [claimed] = await r.claim()
+    assert claimed.kind == "b"
+    # The claimed job's lease (60 s) ends before the other job's run_at.
+    assert await r.next_due() == clock.now() + r.lease
+
+
+async def test_the_background_loop_sleeps_only_until_the_next_job_is_due(db: Database) -> None:
+    from rapport.clock import SystemClock
+
+    done = asyncio.Event()
+
+    async def handle(job: jobs.Job) -> None:
+        done.set()
+
+    clock = SystemClock()
+    r = jobs.JobRunner(db, clock, poll_seconds=0.2)
+    r.register("soon", handle)
+    r.start()
+    try:
+        await asyncio.sleep(0.5)  # idle polls first: the job does not exist yet
+        async with db.write() as conn:
+            await jobs.enqueue(conn, kind="soon", run_at=clock.now() + timedelta(seconds=0.3))
+        await asyncio.wait_for(done.wait(), 10)  # no wake: found by a poll, run when due
+    finally:
+        await r.stop()

@@ -189,18 +189,34 @@ class JobRunner:
                 await self._task
             self._task = None
 
+    async def next_due(self) -> datetime | None:
+        """When the earliest job becomes due, read without a write transaction."""
+        async with self.db.read() as conn:
+            return await store.next_due(conn)
+
     async def _loop(self) -> None:
+        # Idle, each poll is one read of the earliest due time (an index lookup); the write
+        # transaction of a claim is only taken when something is due. The wait is the poll
+        # interval, or less when a job falls due sooner; a wake (a local enqueue) cuts it short.
         while True:
+            wait = self.poll_seconds
             try:
-                claimed = await self.claim()
-                if claimed:
-                    await self._run_all(claimed)
-                    if len(claimed) >= self.batch:
-                        continue
+                due_at = await self.next_due()
+                if due_at is not None:
+                    ahead = (due_at - self.clock.now()).total_seconds()
+                    if ahead <= 0:
+                        claimed = await self.claim()
+                        if claimed:
+                            await self._run_all(claimed)
+                            if len(claimed) >= self.batch:
+                                continue
+                    else:
+                        wait = min(wait, ahead)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the job runner could not claim or settle jobs; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if not self._wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from rapport.store.dialect import insert_or_skip
+from rapport.store.prepared import Prepared
 from rapport.store.tables import jobs
 
 PENDING = "pending"
@@ -41,6 +42,22 @@ def _due(now: datetime) -> ColumnElement[bool]:
         and_(jobs.c.state == PENDING, jobs.c.run_at <= now),
         and_(jobs.c.state == RUNNING, jobs.c.lease_expires_at <= now),
     )
+
+
+_NEXT_DUE = Prepared(
+    select(
+        select(func.min(jobs.c.run_at)).where(jobs.c.state == PENDING).scalar_subquery(),
+        select(func.min(jobs.c.lease_expires_at)).where(jobs.c.state == RUNNING).scalar_subquery(),
+    )
+)
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest job becomes due (its run_at, or the end of an expired runner's lease);
+    None with no job waiting or running. A prepared read: idle runners poll with it, not with a claim."""
+    row = await _NEXT_DUE.first(conn)
+    times = [t for t in row or () if t is not None]
+    return min(times) if times else None
 
 
 async def claim(
