@@ -146,3 +146,11 @@ async def test_the_keep_alive_connection_survives_a_refusal(live_server: Any) ->
         assert status == 200 and answer == b'{"ok":true}'
     finally:
         writer.close()
+
+
+async def test_bodies_that_are_not_json_are_a_400(api: Api) -> None:
+    """Nesting past the parser's depth and bytes that are not UTF-8 are a bad request, not a 500."""
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe{}", b'{"login": '):
+        r = await api.client.post("/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, (body[:20], r.status_code, r.text)
+        assert r.json()["error"]["code"] == "bad_request"

@@ -88,7 +88,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Json:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "too_large"}
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "too_large"}
         code = codes.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "Request refused."
         headers = dict(getattr(exc, "headers", None) or {})
