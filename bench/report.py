@@ -264,6 +264,11 @@ def lines(results: Mapping[str, Any]) -> list[str]:
                 f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
                 f"  server CPU {fmt(r.get('server_cpu_ms_per_request'), ' ms', 1)} per answer"
             )
+    for r in results.get("notify", {}).values():
+        out.append(
+            f"notify   {r['what']:5} backlog of {r['backlog']:,}: {r['sent']:,} sent in {r['seconds']} s ="
+            f" {fmt(r['per_second'], '/s', 0)}  (sender CPU {r['sender_cpu_ms_each']} ms each)"
+        )
     return out
 
 
@@ -320,6 +325,14 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         100,
         below=True,
         unit="ms",
+    )
+    email = results.get("notify", {}).get("email", {})
+    check(
+        f"e-mails per second from a {email.get('backlog', 10_000):,} backlog (loopback SMTP)",
+        email.get("per_second"),
+        500,
+        below=False,
+        unit="/s",
     )
     return checks
 

@@ -15,6 +15,7 @@ Phases (each bounded in count and time; 127.0.0.1 only):
   6. attachments: upload and download throughput (1 MB, 25 MB) to local disk and to S3
      (a SeaweedFS on loopback), and the server's memory while it receives 25 MB files
   7. idle WebSockets held by one server, and server memory per connection
+  8. notifications: e-mails and pushes per second from a backlog of due ones (bench/notify.py)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import attachments, dataset, report, seaweed, server  # noqa: E402
+from bench import attachments, dataset, notify, report, seaweed, server  # noqa: E402
 from bench.load import raise_nofile, run_job  # noqa: E402
 from bench.stats import add_counts, fmt, merge, ratio, summarise  # noqa: E402
 
@@ -67,6 +68,8 @@ QUICK: dict[str, Any] = {
     "prolific_sent": 10_000,
     "fanout_rate": 200,
     "fanout_senders": 8,
+    "notify_emails": 2_000,
+    "notify_pushes": 500,
 }
 FULL: dict[str, Any] = {
     **QUICK,
@@ -82,6 +85,8 @@ FULL: dict[str, Any] = {
     "delivery_pairs": 200,
     "live_s": 15.0,
     "inbox_s": 10.0,
+    "notify_emails": 10_000,
+    "notify_pushes": 2_000,
     "idle_target": 50_000,
     "idle_procs": 8,
     "idle_batch": 250,
@@ -468,6 +473,14 @@ class Bench:
         for line in report.lines({"insight": self.results["insight"], "follow_ups": self.results["follow_ups"]}):
             say(line)
 
+    def notify(self) -> None:
+        """E-mails and pushes per second from a backlog of due notifications, to loopback servers
+        in their own processes, by one process's job runner (bench/notify.py)."""
+        c = self.cfg
+        self.results["notify"] = notify.measure(emails=c["notify_emails"], pushes=c["notify_pushes"])
+        for line in notify.lines(self.results["notify"]):
+            say(line)
+
     def idle(self, srv: server.Server, data: dataset.Dataset) -> None:
         c = self.cfg
         n = c["idle_procs"]
@@ -557,6 +570,8 @@ class Bench:
         try:
             if self.args.only == "insight":
                 self.insight(srv, data)
+            elif self.args.only == "notify":
+                self.notify()
             else:
                 self.healthz(srv)
                 self.send(srv, data)
@@ -567,6 +582,7 @@ class Bench:
                 self.insight(srv, data)
                 self.attachments(srv, data)
                 self.idle(srv, data)
+                self.notify()
         finally:
             srv.stop()
             self.pool.shutdown(cancel_futures=True)
@@ -644,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=None, help="use the Redis bus (needed for --workers > 1)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (also for the ceiling)")
     parser.add_argument("--out", default=None, help="report directory (default bench/reports/<mode>-<time>)")
-    parser.add_argument("--only", choices=["insight"], default=None, help="after the data set, run only this phase")
+    parser.add_argument(
+        "--only", choices=["insight", "notify"], default=None, help="after the data set, run only this phase"
+    )
     args = parser.parse_args(argv)
     return Bench(args).run()
 

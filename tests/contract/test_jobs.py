@@ -278,3 +278,38 @@ async def test_the_background_loop_sleeps_only_until_the_next_job_is_due(db: Dat
         await asyncio.wait_for(done.wait(), 10)  # no wake: found by a poll, run when due
     finally:
         await r.stop()
+
+
+async def test_a_batch_handler_gets_the_jobs_claimed_together_and_answers_each(db: Database, clock: FakeClock) -> None:
+    calls: list[list[int]] = []
+    tries: Counter[int] = Counter()
+
+    async def deliver(batch: list[jobs.Job]) -> dict[int, jobs.Outcome]:
+        calls.append(sorted(int(j.payload["n"]) for j in batch))
+        out: dict[int, jobs.Outcome] = {}
+        for job in batch:
+            n = int(job.payload["n"])
+            tries[n] += 1
+            if n == 3 and tries[n] == 1:
+                out[job.id] = ConnectionError("smtp busy")  # only this one is retried
+            elif n == 4 and tries[n] == 1:
+                out[job.id] = jobs.Reschedule(payload={"n": 4}, delay=timedelta(seconds=30))
+            elif n != 5:
+                out[job.id] = None
+            # n == 5: left out, which counts as a failure
+        return out
+
+    r = runner(db, clock)
+    r.register_batch("mail", deliver, max_attempts=1)
+    async with db.write() as conn:
+        await jobs.enqueue_many(
+            conn, kind="mail", payloads=[{"n": n} for n in range(6)], run_at=clock.now(), now=clock.now()
+        )
+    await r.run_due()
+    assert calls == [[0, 1, 2, 3, 4, 5]]
+    clock.advance(timedelta(seconds=30))
+    await r.run_due()
+    assert tries == Counter({0: 1, 1: 1, 2: 1, 3: 1, 4: 2, 5: 1})  # 3 and 5 gave up (max_attempts=1)
+    async with db.read() as conn:
+        assert await job_rows.count(conn, state="failed") == 2
+        assert await job_rows.count(conn, state="pending") == 0

@@ -62,7 +62,12 @@ class Client:
     def register(self, handle: str) -> str:
         r = self.http.post(
             "/api/v1/auth/register",
-            json={"handle": handle, "name": handle.title(), "email": f"{handle}@example.com", "password": "pw-pw-pw-pw"},
+            json={
+                "handle": handle,
+                "name": handle.title(),
+                "email": f"{handle}@example.com",
+                "password": "pw-pw-pw-pw",
+            },
         )
         assert r.status_code == 201, r.text
         token = str(r.json()["token"])
@@ -102,9 +107,7 @@ async def settle(database_url: str, timeout: float = 60) -> None:
         await asyncio.sleep(0.2)
 
 
-async def test_a_due_email_is_sent_after_a_crash_and_restart(
-    tmp_path: Path, database_url: str, smtp: SmtpSink
-) -> None:
+async def test_a_due_email_is_sent_after_a_crash_and_restart(tmp_path: Path, database_url: str, smtp: SmtpSink) -> None:
     env = env_for(database_url, smtp, tmp_path / "var")
     first = ServerProcess("first", env, tmp_path).start()
     try:

@@ -29,6 +29,10 @@ lifespan), before it starts::
 
     ctx.jobs.register("campaign_delivery", deliver, max_attempts=5)
 
+Where per-job overhead matters (thousands of e-mails), `register_batch(kind, handler)`
+hands all the jobs of a kind claimed together to one call, which answers an outcome per
+job id; every claimed job is settled in one transaction either way.
+
 A handler that raises is retried with exponential back-off (`backoff(attempt)`: 5 s, 10 s,
 20 s, ... capped at one hour); after `max_attempts` attempts the job is marked failed and
 a log line says so. A handler must be idempotent up to its last saved progress: a crash
@@ -46,6 +50,16 @@ nothing is due.
 
 from __future__ import annotations
 
-from rapport.jobs.runner import Handler, Job, JobRunner, Reschedule, backoff, enqueue
+from rapport.jobs.runner import (
+    BatchHandler,
+    Handler,
+    Job,
+    JobRunner,
+    Outcome,
+    Reschedule,
+    backoff,
+    enqueue,
+    enqueue_many,
+)
 
-__all__ = ["Handler", "Job", "JobRunner", "Reschedule", "backoff", "enqueue"]
+__all__ = ["BatchHandler", "Handler", "Job", "JobRunner", "Outcome", "Reschedule", "backoff", "enqueue", "enqueue_many"]

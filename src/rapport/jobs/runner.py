@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,11 +48,14 @@ class Reschedule:
 
 
 Handler = Callable[[Job], Awaitable[Reschedule | None]]
+Outcome = Reschedule | None | Exception
+BatchHandler = Callable[[list[Job]], Awaitable[Mapping[int, Outcome]]]
 
 
 @dataclass(frozen=True)
 class _Kind:
-    handler: Handler
+    handler: Handler | None
+    batch: BatchHandler | None
     max_attempts: int
 
 
@@ -80,6 +83,16 @@ async def enqueue(
     return job_id is not None
 
 
+async def enqueue_many(
+    conn: AsyncConnection, *, kind: str, payloads: Sequence[Mapping[str, Any]], run_at: datetime, now: datetime
+) -> None:
+    """Add keyless jobs of one kind in the caller's transaction, in one statement."""
+    rows = [
+        {"kind": kind, "payload": orjson.dumps(dict(p)).decode(), "run_at": run_at, "created_at": now} for p in payloads
+    ]
+    await store.add_many(conn, rows=rows)
+
+
 @dataclass
 class JobRunner:
     """One per process: claims due jobs with a lease and runs the handler registered for their kind."""
@@ -88,7 +101,8 @@ class JobRunner:
     clock: Clock
     lease: timedelta = timedelta(seconds=60)
     batch: int = 100
-    concurrency: int = 32
+    concurrency: int = 8
+    """Jobs run at once: about the read pool's size, so handlers reuse its connections."""
     poll_seconds: float = 1.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     _kinds: dict[str, _Kind] = field(default_factory=dict)
@@ -97,9 +111,18 @@ class JobRunner:
 
     def register(self, kind: str, handler: Handler, *, max_attempts: int = 8) -> None:
         """Run `handler` for jobs of `kind`; give up after `max_attempts` failed attempts."""
+        self._add(kind, _Kind(handler, None, max_attempts))
+
+    def register_batch(self, kind: str, handler: BatchHandler, *, max_attempts: int = 8) -> None:
+        """Run `handler` once for all the jobs of `kind` claimed together (it loads their facts in
+        bulk); it answers each job's outcome by id: None (done), a Reschedule, or the Exception
+        that failed it (retried alone). A job it leaves out counts as failed."""
+        self._add(kind, _Kind(None, handler, max_attempts))
+
+    def _add(self, kind: str, entry: _Kind) -> None:
         if kind in self._kinds:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
-        self._kinds[kind] = _Kind(handler, max_attempts)
+        self._kinds[kind] = entry
 
     async def claim(self, limit: int | None = None) -> list[Job]:
         """Lease due jobs to this runner (public so tests can simulate a runner that dies holding them)."""
@@ -121,56 +144,86 @@ class JobRunner:
             runs += len(claimed)
 
     async def _run_all(self, claimed: list[Job]) -> None:
+        """Run a claimed batch (single-job handlers concurrently, batch handlers once per kind), then
+        settle every job in one transaction."""
         limit = asyncio.Semaphore(self.concurrency)
+        outcomes: dict[int, Outcome] = {}
+        batches: dict[str, list[Job]] = {}
+        singles: list[Job] = []
+        for job in claimed:
+            kind = self._kinds.get(job.kind)
+            if kind is None:
+                outcomes[job.id] = LookupError(f"no handler for job kind {job.kind!r} in this process")
+            elif job.attempts > kind.max_attempts:
+                # Reclaimed after its runners kept dying mid-run: a poison job.
+                outcomes[job.id] = RuntimeError(f"lease expired {job.attempts - 1} times")
+            elif kind.batch is not None:
+                batches.setdefault(job.kind, []).append(job)
+            else:
+                singles.append(job)
 
         async def one(job: Job) -> None:
+            handler = self._kinds[job.kind].handler
+            assert handler is not None
             async with limit:
-                await self._run(job)
+                try:
+                    outcomes[job.id] = await handler(job)
+                except Exception as exc:
+                    outcomes[job.id] = exc
 
-        await asyncio.gather(*(one(job) for job in claimed))
+        async def many(kind: str, jobs: list[Job]) -> None:
+            handler = self._kinds[kind].batch
+            assert handler is not None
+            try:
+                answered = await handler(jobs)
+            except Exception as exc:
+                answered = {job.id: exc for job in jobs}
+            for job in jobs:
+                outcomes[job.id] = answered.get(job.id, RuntimeError("the batch handler gave no outcome"))
 
-    async def _run(self, job: Job) -> None:
-        kind = self._kinds.get(job.kind)
-        try:
-            if kind is None:
-                raise LookupError(f"no handler for job kind {job.kind!r} in this process")
-            if job.attempts > kind.max_attempts:
-                # Reclaimed after its runners kept dying mid-run: a poison job.
-                raise RuntimeError(f"lease expired {job.attempts - 1} times")
-            outcome = await kind.handler(job)
-        except Exception as exc:
-            await self._failed(job, kind, exc)
-            return
+        await asyncio.gather(*(one(job) for job in singles), *(many(k, jobs) for k, jobs in batches.items()))
+        await self._settle(claimed, outcomes)
+
+    async def _settle(self, claimed: list[Job], outcomes: Mapping[int, Outcome]) -> None:
+        now = self.clock.now()
+        done = [job.id for job in claimed if outcomes[job.id] is None]
+        lost: list[Job] = []
         async with self.db.write() as conn:
-            if outcome is None:
-                settled = await store.finish(conn, job_id=job.id, owner=self.owner)
-            else:
-                settled = await store.postpone(
-                    conn,
-                    job_id=job.id,
-                    owner=self.owner,
-                    run_at=self.clock.now() + outcome.delay,
-                    payload=orjson.dumps(dict(outcome.payload)).decode(),
-                    reset_attempts=True,
-                )
-        if not settled:
+            if done:
+                settled = await store.finish_many(conn, job_ids=done, owner=self.owner)
+                if settled != len(done):
+                    log.warning("%d finished jobs had lost their lease to another runner", len(done) - settled)
+            for job in claimed:
+                outcome = outcomes[job.id]
+                if isinstance(outcome, Reschedule):
+                    if not await store.postpone(
+                        conn,
+                        job_id=job.id,
+                        owner=self.owner,
+                        run_at=now + outcome.delay,
+                        payload=orjson.dumps(dict(outcome.payload)).decode(),
+                        reset_attempts=True,
+                    ):
+                        lost.append(job)
+                elif isinstance(outcome, Exception):
+                    await self._failed(conn, job, self._kinds.get(job.kind), outcome, now)
+        for job in lost:
             log.warning("job %s (%s) finished after its lease passed to another runner", job.id, job.kind)
 
-    async def _failed(self, job: Job, kind: _Kind | None, exc: Exception) -> None:
+    async def _failed(self, conn: AsyncConnection, job: Job, kind: _Kind | None, exc: Exception, now: datetime) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         max_attempts = kind.max_attempts if kind else 8
-        async with self.db.write() as conn:
-            if job.attempts >= max_attempts:
-                await store.fail(conn, job_id=job.id, owner=self.owner, error=error)
-                log.error(
-                    "job %s (%s, key %s) gave up after %d attempts: %s", job.id, job.kind, job.key, job.attempts, error
-                )
-            else:
-                run_at = self.clock.now() + backoff(job.attempts)
-                await store.postpone(conn, job_id=job.id, owner=self.owner, run_at=run_at, error=error)
-                log.warning(
-                    "job %s (%s) attempt %d failed, retrying at %s: %s", job.id, job.kind, job.attempts, run_at, error
-                )
+        if job.attempts >= max_attempts:
+            await store.fail(conn, job_id=job.id, owner=self.owner, error=error)
+            log.error(
+                "job %s (%s, key %s) gave up after %d attempts: %s", job.id, job.kind, job.key, job.attempts, error
+            )
+        else:
+            run_at = now + backoff(job.attempts)
+            await store.postpone(conn, job_id=job.id, owner=self.owner, run_at=run_at, error=error)
+            log.warning(
+                "job %s (%s) attempt %d failed, retrying at %s: %s", job.id, job.kind, job.attempts, run_at, error
+            )
 
     async def wake(self) -> None:
         """Look for due jobs now rather than at the next poll (e.g. after a commit that enqueued one)."""

@@ -23,6 +23,7 @@ or a block now stands between the two members.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,7 +44,7 @@ from rapport.notify.keys import NotificationKeys, unb64url
 from rapport.notify.unsubscribe import sign
 from rapport.services.context import Context
 from rapport.store import alerts as store
-from rapport.store import conversations, members, social
+from rapport.store import members, social
 from rapport.store import notifications as notification_store
 from rapport.store import push as push_store
 from rapport.store.alerts import AlertState
@@ -61,6 +62,16 @@ _NOTIFICATION_TEXT = {
     "group_request": "{actor} asked to join your group",
     "group_approved": "{actor} approved your request to join the group",
 }
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What deciding needs about the members of a batch of conversations."""
+
+    prefs: Mapping[int, tuple[dict[str, dict[str, bool]], bool]]
+    addresses: Mapping[int, str]
+    subscriptions: Mapping[int, list[Any]]
+    people: Mapping[MemberId, Member]
 
 
 @dataclass(frozen=True)
@@ -86,10 +97,10 @@ class Alerts:
         self.delay = timedelta(seconds=ctx.settings.email_delay_seconds)
 
     def register(self, runner: jobs.JobRunner) -> None:
-        runner.register(MESSAGE_ALERT, self.message_alert)
+        runner.register_batch(MESSAGE_ALERT, self.message_alerts)
         runner.register(NOTIFICATION_ALERT, self.notification_alert)
-        runner.register(SEND_EMAIL, self.send_email, max_attempts=12)
-        runner.register(SEND_PUSH, self.send_push, max_attempts=8)
+        runner.register_batch(SEND_EMAIL, self.send_emails, max_attempts=12)
+        runner.register_batch(SEND_PUSH, self.send_pushes, max_attempts=8)
 
     async def close(self) -> None:
         await self.mailer.close()
@@ -97,40 +108,79 @@ class Alerts:
 
     # --- deciding ---------------------------------------------------------------------
 
-    async def message_alert(self, job: jobs.Job) -> jobs.Reschedule | None:
-        conversation_id = int(job.payload["conversation_id"])
+    async def message_alerts(self, batch: list[jobs.Job]) -> dict[int, jobs.Outcome]:
+        """The due `message_alert` jobs claimed together: their facts in a few bulk reads, one write."""
         now = self.ctx.clock.now()
+        job_of = {int(job.payload["conversation_id"]): job for job in batch}
         async with self.ctx.db.read() as conn:
-            conversation = await conversations.get(conn, conversation_id=conversation_id)
-            if conversation is None:
-                return None
-            participants = [
-                p for p in await conversations.list_participants(conn, conversation_id=conversation_id) if not p.muted
-            ]
-            ids = [p.member_id for p in participants]
-            states = await store.states(conn, conversation_id=conversation_id, member_ids=ids)
-            seen = {p.member_id: max(p.read_up_to, p.cleared_through) for p in participants}
-            floor = min(
-                (max(seen[i], min(s.emailed_through, s.pushed_through)) for i, s in _all(states, ids)), default=None
-            )
-            if floor is None:
-                return None
-            rows = await store.messages_after(conn, conversation_id=conversation_id, after=floor, limit=SCAN_LIMIT)
-            if not rows:
-                return None
+            kinds = await store.conversation_kinds(conn, conversation_ids=list(job_of))
+            listening = {
+                c: [p for p in ps if not p.muted]
+                for c, ps in (await store.participants_of(conn, conversation_ids=list(kinds))).items()
+            }
+            states = await store.states_of(conn, conversation_ids=list(kinds))
+            floors: dict[int, int] = {}
+            for c, ps in listening.items():
+                marks = [
+                    max(p.read_up_to, p.cleared_through, min(s.emailed_through, s.pushed_through))
+                    for p in ps
+                    for s in [states.get((c, p.member_id), AlertState())]
+                ]
+                if marks:
+                    floors[c] = min(marks)
+            rows = await store.messages_after_many(conn, floors=floors, limit=SCAN_LIMIT * max(1, len(floors)))
+            ids = {p.member_id for c in rows for p in listening[c]}
             prefs = await store.preferences(conn, member_ids=ids)
             addresses = await store.emails(conn, member_ids=ids)
             subscriptions = await store.subscriptions(conn, member_ids=ids)
-            people = await members.list_by_ids(conn, ids={*ids, *(r.sender_id for r in rows if r.sender_id)})
-        kind = message_preference_kind(conversation.kind.value)
-        wake: datetime | None = None
-        decided: list[tuple[MemberId, AlertState]] = []
+            senders = {r.sender_id for found in rows.values() for r in found if r.sender_id}
+            people = await members.list_by_ids(conn, ids=ids | senders)
+        outcomes: dict[int, jobs.Outcome] = {}
+        decided: list[tuple[int, MemberId, AlertState]] = []
         sends: list[tuple[str, dict[str, Any]]] = []
-        for member_id, state in _all(states, ids):
-            unread = [r for r in rows if r.id > seen[member_id] and r.sender_id != member_id]
+        for conversation_id, job in job_of.items():
+            wake: datetime | None = None
+            if rows.get(conversation_id):
+                facts = _Facts(prefs, addresses, subscriptions, people)
+                wake = self._decide(
+                    conversation_id,
+                    message_preference_kind(kinds[conversation_id]),
+                    listening[conversation_id],
+                    states,
+                    rows[conversation_id],
+                    facts,
+                    now,
+                    decided,
+                    sends,
+                )
+            outcomes[job.id] = (
+                None if wake is None else jobs.Reschedule(payload=job.payload, delay=max(wake - now, timedelta(0)))
+            )
+        await self._commit(decided, sends, now)
+        return outcomes
+
+    def _decide(
+        self,
+        conversation_id: int,
+        kind: str,
+        listening: Sequence[Any],
+        states: Mapping[tuple[int, int], AlertState],
+        rows: Sequence[Any],
+        facts: _Facts,
+        now: datetime,
+        decided: list[tuple[int, MemberId, AlertState]],
+        sends: list[tuple[str, dict[str, Any]]],
+    ) -> datetime | None:
+        """One conversation's alerts, by the rules in this module's docstring; when to look again."""
+        wake: datetime | None = None
+        for p in listening:
+            member_id: MemberId = p.member_id
+            state = states.get((conversation_id, member_id), AlertState())
+            seen = max(p.read_up_to, p.cleared_through)
+            unread = [r for r in rows if r.id > seen and r.sender_id != member_id]
             if not unread:
                 continue
-            choices, previews = prefs.get(member_id, ({}, True))
+            choices, previews = facts.prefs.get(member_id, ({}, True))
             wanted = resolve(choices)[kind]
             new = state
             to_push = [r for r in unread if r.id > state.pushed_through]
@@ -140,26 +190,24 @@ class Alerts:
             elif to_push:
                 new = replace(new, pushed_through=to_push[-1].id)
                 if wanted["push"]:
-                    alert = self._message_alert(conversation_id, kind, to_push, people, previews)
-                    sends += [(SEND_PUSH, self._push_job(s.id, alert)) for s in subscriptions.get(member_id, [])]
+                    alert = self._message_alert(conversation_id, kind, to_push, facts.people, previews)
+                    sends += [(SEND_PUSH, self._push_job(s.id, alert)) for s in facts.subscriptions.get(member_id, [])]
             to_email = [r for r in unread if r.id > state.emailed_through]
-            if to_email and wanted["email"] and member_id in addresses:
+            if to_email and wanted["email"] and member_id in facts.addresses:
                 first = to_email[0].created_at
                 at = state.throttle.next_email_at(first, self.delay)
                 if at <= now:
-                    alert = self._message_alert(conversation_id, kind, to_email, people, previews)
-                    sends.append((SEND_EMAIL, self._email_job(member_id, addresses[member_id], people, alert)))
+                    alert = self._message_alert(conversation_id, kind, to_email, facts.people, previews)
+                    email = self._email_job(member_id, facts.addresses[member_id], facts.people, alert)
+                    sends.append((SEND_EMAIL, email))
                     new = replace(new, emailed_through=to_email[-1].id, throttle=state.throttle.after_email(now, first))
                 else:
                     wake = _earliest(wake, at)
             elif to_email and to_email[0].created_at + self.delay <= now:
                 new = replace(new, emailed_through=to_email[-1].id)  # not wanted when due: never owed later
             if new != state:
-                decided.append((member_id, new))
-        await self._commit(conversation_id, decided, sends, now)
-        if wake is None:
-            return None
-        return jobs.Reschedule(payload=job.payload, delay=max(wake - now, timedelta(0)))
+                decided.append((conversation_id, member_id, new))
+        return wake
 
     async def notification_alert(self, job: jobs.Job) -> None:
         p = job.payload
@@ -194,12 +242,11 @@ class Alerts:
         sends = [(SEND_PUSH, self._push_job(s.id, alert)) for s in subs.get(member_id, [])]
         if member_id in addresses:
             sends.append((SEND_EMAIL, self._email_job(MemberId(member_id), addresses[member_id], people, alert)))
-        await self._commit(None, [], sends, self.ctx.clock.now())
+        await self._commit([], sends, self.ctx.clock.now())
 
     async def _commit(
         self,
-        conversation_id: int | None,
-        decided: Sequence[tuple[MemberId, AlertState]],
+        decided: Sequence[tuple[int, MemberId, AlertState]],
         sends: Sequence[tuple[str, dict[str, Any]]],
         now: datetime,
     ) -> None:
@@ -207,11 +254,12 @@ class Alerts:
         if not decided and not sends:
             return
         async with self.ctx.db.write() as conn:
-            for member_id, state in decided:
-                assert conversation_id is not None
+            for conversation_id, member_id, state in decided:
                 await store.save_state(conn, member_id=member_id, conversation_id=conversation_id, state=state)
-            for kind, payload in sends:
-                await jobs.enqueue(conn, kind=kind, payload=payload, run_at=now, now=now)
+            for kind in (SEND_EMAIL, SEND_PUSH):
+                payloads = [payload for k, payload in sends if k == kind]
+                if payloads:
+                    await jobs.enqueue_many(conn, kind=kind, payloads=payloads, run_at=now, now=now)
         if sends and self.ctx.jobs is not None:
             await self.ctx.jobs.wake()
 
@@ -296,37 +344,57 @@ class Alerts:
 
     # --- sending ----------------------------------------------------------------------
 
-    async def send_email(self, job: jobs.Job) -> None:
-        p = job.payload
-        await self.mailer.send(Email(p["to"], p["subject"], p["text"], p["html"], dict(p["headers"])))
+    async def send_emails(self, batch: list[jobs.Job]) -> dict[int, jobs.Outcome]:
+        """Each e-mail over the SMTP pool; one that fails is retried alone."""
 
-    async def send_push(self, job: jobs.Job) -> None:
-        subscription_id = int(job.payload["subscription_id"])
+        async def one(job: jobs.Job) -> jobs.Outcome:
+            p = job.payload
+            try:
+                await self.mailer.send(Email(p["to"], p["subject"], p["text"], p["html"], dict(p["headers"])))
+            except Exception as exc:
+                return exc
+            return None
+
+        results = await asyncio.gather(*(one(job) for job in batch))
+        return {job.id: result for job, result in zip(batch, results, strict=True)}
+
+    async def send_pushes(self, batch: list[jobs.Job]) -> dict[int, jobs.Outcome]:
+        """Each push to its subscription (looked up together); a 404/410 removes the subscription."""
         async with self.ctx.db.read() as conn:
-            row = await store.subscription(conn, subscription_id=subscription_id)
+            rows = await store.subscriptions_by_id(conn, ids=[int(j.payload["subscription_id"]) for j in batch])
+        limit = asyncio.Semaphore(16)
+
+        async def one(job: jobs.Job) -> jobs.Outcome:
+            async with limit:
+                try:
+                    await self._push(rows.get(int(job.payload["subscription_id"])), job.payload["data"])
+                except Exception as exc:
+                    return exc
+                return None
+
+        results = await asyncio.gather(*(one(job) for job in batch))
+        return {job.id: result for job, result in zip(batch, results, strict=True)}
+
+    async def _push(self, row: Any, data: Mapping[str, Any]) -> None:
         if row is None:
             return  # unsubscribed meanwhile
         try:
             await webpush.check_endpoint(row.endpoint, allow_insecure=self.ctx.settings.push_allow_insecure)
         except Invalid:  # e.g. its host now resolves to a private address
-            log.warning("push subscription %s: endpoint no longer acceptable, removed", subscription_id)
-            await self._remove(subscription_id)
+            log.warning("push subscription %s: endpoint no longer acceptable, removed", row.id)
+            await self._remove(row.id)
             return
         subscription = webpush.Subscription(row.endpoint, unb64url(row.p256dh), unb64url(row.auth))
         status = await webpush.send(
-            self.http,
-            self.keys,
-            subscription,
-            orjson.dumps(job.payload["data"]),
-            subject=self.ctx.settings.public_url,
+            self.http, self.keys, subscription, orjson.dumps(data), subject=self.ctx.settings.public_url
         )
         if status in webpush.GONE:
-            log.info("push subscription %s is gone (%s): removed", subscription_id, status)
-            await self._remove(subscription_id)
+            log.info("push subscription %s is gone (%s): removed", row.id, status)
+            await self._remove(row.id)
         elif status == 429 or status >= 500:
             raise RuntimeError(f"push service answered {status}")
         elif status >= 300:
-            log.warning("push subscription %s: push service refused with %s; not retried", subscription_id, status)
+            log.warning("push subscription %s: push service refused with %s; not retried", row.id, status)
 
     async def _remove(self, subscription_id: int) -> None:
         async with self.ctx.db.write() as conn:

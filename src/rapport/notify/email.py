@@ -9,10 +9,15 @@ of e-mails and a new SMTP session costs several round trips.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.generator import BytesGenerator
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -30,20 +35,35 @@ class Email:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def build(email: Email, *, sender: str) -> EmailMessage:
-    """A multipart/alternative message: the plain-text part first, the HTML part preferred."""
-    message = EmailMessage()
+# Headers are not folded below RFC 5322's hard limit: a folded List-Unsubscribe URL reads badly.
+_POLICY = compat32.clone(max_line_length=998, linesep="\r\n")
+
+
+def build(email: Email, *, sender: str) -> MIMEMultipart:
+    """A multipart/alternative message: the plain-text part first, the HTML part preferred.
+
+    Built with the compat32 MIME classes: the `email.policy.default` header registry parses
+    every header it is given, which made building an e-mail cost more than sending it.
+    """
+    message = MIMEMultipart("alternative", policy=_POLICY)
     message["From"] = sender
     message["To"] = email.to
-    message["Subject"] = email.subject
+    message["Subject"] = Header(email.subject, "utf-8").encode() if not email.subject.isascii() else email.subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(">") or "rapport.invalid")
     message["Auto-Submitted"] = "auto-generated"
     for name, value in email.headers.items():
         message[name] = value
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.attach(MIMEText(email.text, "plain", "utf-8"))
+    message.attach(MIMEText(email.html, "html", "utf-8"))
     return message
+
+
+def render(email: Email, *, sender: str) -> bytes:
+    """The e-mail as it goes over the wire (CRLF, headers unfolded up to 998 characters)."""
+    out = io.BytesIO()
+    BytesGenerator(out, policy=_POLICY).flatten(build(email, sender=sender))
+    return out.getvalue()
 
 
 class Mailer(Protocol):
@@ -114,18 +134,19 @@ class SmtpMailer:
         )
 
     async def send(self, email: Email) -> None:
-        message = build(email, sender=self.sender)
+        message = render(email, sender=self.sender)
+        envelope_from = parseaddr(self.sender)[1]
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else self._client()
             try:
                 if not client.is_connected:
                     await client.connect()
                 try:
-                    await client.send_message(message)
+                    await client.sendmail(envelope_from, [email.to], message)
                 except aiosmtplib.SMTPServerDisconnected:
                     client = self._client()  # the server closed an idle session: one fresh try
                     await client.connect()
-                    await client.send_message(message)
+                    await client.sendmail(envelope_from, [email.to], message)
             except BaseException:
                 client.close()
                 raise

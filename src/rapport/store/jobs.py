@@ -91,6 +91,18 @@ async def finish(conn: AsyncConnection, *, job_id: int, owner: str) -> bool:
     return (await conn.execute(delete(jobs).where(_owned(job_id, owner)))).rowcount == 1
 
 
+async def finish_many(conn: AsyncConnection, *, job_ids: Sequence[int], owner: str) -> int:
+    """Several jobs done at once; how many were still this owner's."""
+    statement = delete(jobs).where(jobs.c.id.in_(list(job_ids)), jobs.c.state == RUNNING, jobs.c.lease_owner == owner)
+    return int((await conn.execute(statement)).rowcount)
+
+
+async def add_many(conn: AsyncConnection, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Store keyless jobs (kind, payload, run_at, created_at) in one executemany."""
+    if rows:
+        await conn.execute(insert(jobs), [{**r, "key": None, "state": PENDING} for r in rows])
+
+
 async def postpone(
     conn: AsyncConnection,
     *,
