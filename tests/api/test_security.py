@@ -11,6 +11,7 @@ from tests.api.live_server import device, run_server
 from tests.conftest import Api, make_settings
 
 from rapport.api.access_log import redact
+from rapport.api.app import create_app
 
 BASE = {
     "x-content-type-options": "nosniff",
@@ -119,3 +120,24 @@ async def test_tokens_in_urls_never_reach_the_server_log(tmp_path: Path) -> None
         assert alice.token.removeprefix("rp_") not in text
         assert text.count("token=[redacted]") >= 3, text  # two downloads and the socket
         assert "/api/v1/ws?token=[redacted]" in text, text
+
+
+async def test_only_an_s3_store_widens_images_and_media_and_only_to_itself(tmp_path: Path) -> None:
+    """Downloads may be redirected to the object store: its origin (and no other) may serve
+    images and media. The policy is built once per app; no request needs the store."""
+    cases = {
+        "local": ({}, ""),
+        "endpoint": ({"s3_bucket": "files", "s3_endpoint": "https://s3.internal:8333/"}, " https://s3.internal:8333"),
+        "aws": (
+            {"s3_bucket": "files", "s3_region": "eu-west-1"},
+            " https://files.s3.eu-west-1.amazonaws.com https://files.s3.amazonaws.com",
+        ),
+    }
+    for what, (overrides, extra) in cases.items():
+        app = create_app(make_settings(tmp_path, **overrides), migrate=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            r = await client.get("/healthz")  # served without the lifespan: no store is touched
+        policy = r.headers["content-security-policy"]
+        assert f"img-src 'self' blob: data:{extra};" in policy, what
+        assert f"media-src 'self' blob:{extra};" in policy, what
+        assert "script-src 'self';" in policy and "connect-src 'self';" in policy, what

@@ -25,7 +25,7 @@ from rapport.api.routes import limits as limit_routes
 from rapport.api.routes import notifications as notification_routes
 from rapport.api.routes import profile as profile_routes
 from rapport.api.routes import search as search_routes
-from rapport.api.security import SecurityHeaders, docs_page
+from rapport.api.security import HEADERS, SecurityHeaders, docs_page, download_origins, security_headers
 from rapport.api.text_guard import RefuseUnstorableText
 from rapport.api.ws import WS_PATH, websocket
 from rapport.api.ws import router as ws_router
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         docs_url=None,
         redoc_url=None,
     )
+    app.state.security_headers = security_headers(download_origins(settings))
     app.add_middleware(BodySizeLimit, limit=1024 * 1024, exempt=("/api/v1/attachments",))
     app.add_middleware(RefuseUnstorableText)
     errors.install(app)
@@ -162,7 +163,7 @@ class RapportApp(FastAPI):
     """FastAPI with the security headers outermost: around the error handlers too."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return SecurityHeaders(super().build_middleware_stack(), getattr(self.state, "security_headers", HEADERS))
 
     def openapi(self) -> dict[str, Any]:
         """Every route's error answers, declared in one place (api/openapi.py)."""
