@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -46,6 +47,7 @@ async def _seed(api: Api) -> str:
     return alice.token
 
 
+@pytest.mark.timeout(900)  # a few minutes on a busy 2-core machine; more with more examples
 async def test_generated_requests_get_declared_answers(tmp_path: Path, database_url: str) -> None:
     with run_server(make_settings(tmp_path, database_url=database_url)) as server:
         async with httpx.AsyncClient(base_url=server.http_url, timeout=20) as client:
