@@ -226,6 +226,20 @@ def lines(results: Mapping[str, Any]) -> list[str]:
                 f"  server RSS {fmt(r['rss_before_mb'], ' MB', 0)} -> peak {fmt(r['rss_peak_mb'], ' MB', 0)}"
                 f" while uploading (+{fmt(r['rss_growth_mb'], ' MB', 1)})"
             )
+    sp = results.get("sponsored")
+    if sp:
+        out.append(
+            f"sponsor  {sp['audience_size']:,} members: {fmt(sp['recipients_per_s'], ' recipients/s', 0)}"
+            f"  ({sp['delivered']:,} delivered, {sp['skipped']:,} skipped in {fmt(sp['seconds'], ' s', 1)};"
+            f" {fmt(sp['server_cpu_ms_per_recipient'], ' ms', 3)} server CPU each)"
+            f"  RSS {fmt(sp['rss_before_mb'], ' MB', 0)} -> peak {fmt(sp['rss_peak_mb'], ' MB', 0)}"
+        )
+        d = sp["sends_during"]
+        out.append(
+            f"sponsor  sends meanwhile, {d['concurrency']} senders: {fmt(d['rps'], ' msg/s', 0)}"
+            f"  p50 {fmt(d['latency']['p50'], ' ms', 2)}  p99 {fmt(d['latency']['p99'], ' ms', 2)}"
+            f"  errors {d['errors']}{'' if d['overlapped_delivery'] else '  (delivery ended before the sends did)'}"
+        )
     for key, label in (("inbox", "inbox"), ("search", "search (Zipf vocabulary)"),
                        ("search_old_vocabulary", "search (old 32-word vocabulary)")):  # fmt: skip
         r = results.get(key)
@@ -316,6 +330,15 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     )
     group = results.get("group_members", {}).get("latency", {})
     check("group members page p99 (20,000 members)", group.get("p99"), 20, below=True, unit="ms")
+    sponsored = results.get("sponsored", {})
+    check("sponsored delivery (SQLite, one process)", sponsored.get("recipients_per_s"), 2_000, below=False, unit="/s")
+    check(
+        "send p99 during sponsored delivery",
+        sponsored.get("sends_during", {}).get("latency", {}).get("p99"),
+        50,
+        below=True,
+        unit="ms",
+    )
     big = results.get("attachments", {}).get("s3", {}).get("25 MB", {})
     check("server RSS growth while uploading 25 MB files to S3", big.get("rss_growth_mb"), 25, below=True, unit="MB")
     insight = results.get("insight", {})

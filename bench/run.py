@@ -16,21 +16,29 @@ Phases (each bounded in count and time; 127.0.0.1 only):
      (a SeaweedFS on loopback), and the server's memory while it receives 25 MB files
   7. idle WebSockets held by one server, and server memory per connection
   8. notifications: e-mails and pushes per second from a backlog of due ones (bench/notify.py)
+  9. sponsored delivery: a campaign to every member (100k in the full run) delivered by the
+     server's job runner, with member sends running meanwhile
+
+`--only sponsored` (or any comma list of the phases in PHASES) runs only those phases after
+the data set; `--members N` sizes the big network (e.g. `--quick --members 100000 --only
+sponsored`: a 100k audience without the full run's million messages).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
+import secrets
 import shutil
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +78,9 @@ QUICK: dict[str, Any] = {
     "fanout_senders": 8,
     "notify_emails": 2_000,
     "notify_pushes": 500,
+    "sponsored_senders": 8,
+    "sponsored_send_s": 2.0,
+    "sponsored_budget_s": 600.0,
 }
 FULL: dict[str, Any] = {
     **QUICK,
@@ -91,6 +102,7 @@ FULL: dict[str, Any] = {
     "idle_procs": 8,
     "idle_batch": 250,
     "idle_budget_s": 240.0,
+    "sponsored_send_s": 10.0,
     "attachments": {"1 MB": 40, "25 MB": 8},
 }
 
@@ -106,7 +118,9 @@ def say(text: str) -> None:
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.cfg = QUICK if args.quick else FULL
+        self.cfg = dict(QUICK if args.quick else FULL)
+        if args.members:
+            self.cfg["big_members"] = args.members
         self.mode = "quick" if args.quick else "full"
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self.name = f"{self.mode}-{stamp}"
@@ -115,6 +129,10 @@ class Bench:
         self.url = args.database_url or f"sqlite+aiosqlite:///{self.tmp / 'rapport.db'}"
         self.results: dict[str, Any] = {"name": self.name, "mode": self.mode, "notes": []}
         self.samples: dict[str, list[float]] = {}
+        self.admin_token = secrets.token_urlsafe(24)
+        self.phases = set(args.only.split(",")) if args.only else set(PHASES)
+        if self.phases - set(PHASES):
+            raise SystemExit(f"--only takes phases among {', '.join(PHASES)}")
         procs = max(self.cfg["idle_procs"], self.cfg["clients"] + 1)
         self.pool = ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn"))
         self.procs = procs
@@ -197,6 +215,7 @@ class Bench:
         env["RAPPORT_DATABASE_URL"] = self.url
         # Thousands of sends and registrations from one address: abuse limits would refuse them.
         env["RAPPORT_RATE_LIMITS"] = "off"
+        env["RAPPORT_ADMIN_TOKEN"] = self.admin_token  # the sponsored phase makes an advertiser
         env.pop("RAPPORT_REDIS_URL", None)
         if self.args.redis_url:
             env["RAPPORT_REDIS_URL"] = self.args.redis_url
@@ -539,6 +558,67 @@ class Bench:
         }
         say(report.lines({"connections": self.results["connections"]})[0])
 
+    def sponsored(self, srv: server.Server, data: dataset.Dataset) -> None:
+        """A campaign to every member, delivered by the server's own job runner (one process),
+        while members keep sending: recipients per second, the sends' latency meanwhile, and
+        the server's memory (the audience is read in pages, so it should stay flat)."""
+        c = self.cfg
+        handle = f"advertiser{secrets.token_hex(3)}"
+        who = {"handle": handle, "name": "Bench Ads", "email": f"{handle}@example.com", "password": "correct horse"}
+        token = _call(self.base, "POST", "/api/v1/auth/register", body=who)["token"]
+        _call(self.base, "PUT", f"/api/v1/admin/members/{handle}/advertiser", self.admin_token, {"advertiser": True})
+        campaign = _call(self.base, "POST", "/api/v1/campaigns", token, {
+            "name": "Bench", "subject": "A word from our sponsor",
+            "body": "We build tools for teams who message a lot. " * 4,
+            "buttons": [{"label": "Learn more", "url": "https://example.com/learn"}],
+            "lead_form": {"profile_fields": ["name", "email"], "questions": [{"id": "role", "label": "Your role"}]},
+            "audience": {}})["campaign"]  # fmt: skip
+        path = f"/api/v1/campaigns/{campaign['id']}"
+        rss_before, cpu_before = srv.rss_mb(), srv.cpu_seconds()
+        started = time.monotonic()
+        _call(self.base, "POST", f"{path}/launch", token)
+        pairs = data.pairs[: c["sponsored_senders"]]
+        coroutines = [
+            [{"method": "POST", "path": f"/api/v1/conversations/{p.conversation_id}/messages", "token": p.a_token,
+              "json": {"body": "Sent while a campaign is delivered", "client_id": "{client_id}"}}]
+            for p in pairs
+        ]  # fmt: skip
+        # The sends run from client processes (driven from a thread) while this thread follows the campaign.
+        with ThreadPoolExecutor(1) as pool:
+            sending = pool.submit(self.closed, srv.base, coroutines, c["sponsored_send_s"], 201)
+            found = _call(self.base, "GET", path, token)["campaign"]
+            rss_peak = srv.rss_mb()
+            overlapped = False  # did the sends end while the campaign was still sending?
+            while found["state"] != "sent" and time.monotonic() - started < c["sponsored_budget_s"]:
+                overlapped = overlapped or sending.done()
+                time.sleep(0.25)
+                rss_peak = max(rss_peak, srv.rss_mb())
+                found = _call(self.base, "GET", path, token)["campaign"]
+            sends = sending.result()
+        cpu = srv.cpu_seconds() - cpu_before
+        self.samples["send during sponsored delivery"] = sends.pop("_samples")
+        done = found["delivered"] + found["skipped"]
+        # The server's own times: from the launch's commit to the commit of the last page.
+        if found.get("finished_at"):
+            seconds = (_when(found["finished_at"]) - _when(found["launched_at"])).total_seconds()
+        else:
+            seconds = time.monotonic() - started
+        self.results["sponsored"] = {
+            "audience_size": found["audience_size"],
+            "delivered": found["delivered"],
+            "skipped": found["skipped"],
+            "state": found["state"],
+            "seconds": round(seconds, 2),
+            "recipients_per_s": round(done / max(seconds, 1e-3), 1),
+            "server_cpu_ms_per_recipient": round(1000 * cpu / max(1, done), 3),
+            "recipients_per_server_cpu_s": round(done / cpu, 1) if cpu else None,
+            "sends_during": {**sends, "overlapped_delivery": overlapped},
+            "rss_before_mb": round(rss_before, 1),
+            "rss_peak_mb": round(rss_peak, 1),
+        }
+        for line in report.lines({"sponsored": self.results["sponsored"]}):
+            say(line)
+
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> int:
@@ -561,27 +641,35 @@ class Bench:
         data = self.build_data()
         for f in warm:
             f.result()
-        if not self.args.only:
+        run = self.phases.__contains__
+        if run("empty_send"):
             self.empty_send()
-        if not self.args.only:
+        if run("ceiling"):
             self.ceiling()
         srv = self.start()
         self.base = srv.base
         try:
-            if self.args.only == "insight":
-                self.insight(srv, data)
-            elif self.args.only == "notify":
-                self.notify()
-            else:
+            if run("ceiling"):
                 self.healthz(srv)
+            if run("send"):
                 self.send(srv, data)
+            if run("delivery"):
                 self.delivery(data)
+            if run("live"):
                 self.live(data)
+            if run("fanout"):
                 self.group_fanout(data)
+            if run("inbox"):
                 self.inbox_and_search(data)
+            if run("insight"):
                 self.insight(srv, data)
+            if run("attachments"):
                 self.attachments(srv, data)
+            if run("sponsored"):
+                self.sponsored(srv, data)
+            if run("idle"):
                 self.idle(srv, data)
+            if run("notify"):
                 self.notify()
         finally:
             srv.stop()
@@ -604,6 +692,21 @@ class Bench:
         return 0
 
 
+PHASES = (
+    "empty_send",
+    "ceiling",
+    "send",
+    "delivery",
+    "live",
+    "fanout",
+    "inbox",
+    "insight",
+    "attachments",
+    "sponsored",
+    "idle",
+    "notify",
+)
+
 NOTES = [
     "Throughput and the ceiling are closed-loop: each client coroutine sends its next request when the last answers;"
     " the ratio compares the two at the same concurrency, from the same client processes.",
@@ -619,6 +722,10 @@ NOTES = [
     " upload time is the POST until its 201 (the bytes are in the store: fsynced, or in the bucket), download time"
     " the GET until its last byte. S3 is a SeaweedFS (`weed server -s3`) on the same machine, reached over loopback;"
     " memory is the server's RSS sampled every 10 ms while the files of that size were uploaded.",
+    "Sponsored delivery: one campaign to every member (empty audience), launched over HTTP and delivered by the"
+    " server's own job runner in pages of 100 members; recipients per second count delivered and skipped members"
+    " from the launch until the campaign reads `sent` (polled every 0.25 s). Member sends run closed-loop meanwhile"
+    " (their latency is shown; `overlapped_delivery` says whether the campaign was still sending when they ended).",
     "The data set is written directly into the database with the app's own JSON shaping, one transaction, large"
     " executemany batches; the big network's partners are skewed so the probed members have the deepest inboxes.",
 ]
@@ -634,6 +741,21 @@ def marginal_kb(series: list[tuple[float, int, float]]) -> float | None:
     if mid is None or end[1] - mid[1] < max(10, end[1] // 10):
         return None
     return round((end[2] - mid[2]) * 1024 / (end[1] - mid[1]), 2)
+
+
+def _when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _call(base: str, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
+    """One JSON request to the server under test; a non-2xx answer stops the run."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
 
 
 def _status(url: str, token: str) -> int:
@@ -659,9 +781,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://... (default: a temp SQLite)")
     parser.add_argument("--redis-url", default=None, help="use the Redis bus (needed for --workers > 1)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (also for the ceiling)")
+    parser.add_argument(
+        "--members", type=int, default=None, help="members of the big network (default: 2,000 quick, 100,000 full)"
+    )
     parser.add_argument("--out", default=None, help="report directory (default bench/reports/<mode>-<time>)")
     parser.add_argument(
-        "--only", choices=["insight", "notify"], default=None, help="after the data set, run only this phase"
+        "--only", default=None, help=f"after the data set, run only these phases (comma list of {','.join(PHASES)})"
     )
     args = parser.parse_args(argv)
     return Bench(args).run()

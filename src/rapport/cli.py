@@ -80,7 +80,8 @@ def bench(
     redis_url: str | None = typer.Option(None, help="Redis bus, for the scale-out set-up."),
     workers: int = typer.Option(1, help="Server processes (the ceiling uses as many)."),
     out: str | None = typer.Option(None, help="Report directory (default bench/reports/<mode>-<time>)."),
-    only: str | None = typer.Option(None, help="After the data set, run only this phase: insight."),
+    only: str | None = typer.Option(None, help="After the data set, run only these phases (e.g. sponsored,insight)."),
+    members: int | None = typer.Option(None, help="Members of the big network (default 2,000 quick, 100,000 full)."),
 ) -> None:
     """Measure throughput, latency, connections and scale, with a report (see bench/)."""
     candidates = [Path.cwd() / "bench" / "run.py", Path(__file__).resolve().parents[2] / "bench" / "run.py"]
@@ -89,7 +90,13 @@ def bench(
         typer.echo("bench/run.py not found: run from the project's root", err=True)
         raise typer.Exit(2)
     args = [sys.executable, str(script), *(["--quick"] if quick else []), "--workers", str(workers)]
-    for flag, value in (("--database-url", database_url), ("--redis-url", redis_url), ("--out", out), ("--only", only)):
+    for flag, value in (
+        ("--database-url", database_url),
+        ("--redis-url", redis_url),
+        ("--out", out),
+        ("--only", only),
+        ("--members", str(members) if members else None),
+    ):
         if value:
             args += [flag, value]
     os.execv(sys.executable, args)

@@ -217,6 +217,19 @@ async def test_delivery_reaches_the_audience_and_skips_the_opted_out(api: Api) -
     assert (await api.get(acme, "/api/v1/conversations")).json()["conversations"] == []
 
 
+async def test_the_advertiser_is_never_in_their_own_audience(api: Api) -> None:
+    acme, software, opted_out, banking = await network(api)
+    await api.patch(acme, "/api/v1/me", {"industry": "Software"})
+    campaign = await create(api, acme, audience={})
+    assert campaign["audience_size"] == 6
+    await launch(api, acme, campaign["id"])
+    await deliver(api)
+    found = (await shown(api, acme, campaign["id"]))["campaign"]
+    assert (found["delivered"], found["skipped"]) == (5, 1)  # everyone but the opted-out member; not acme
+    assert await sponsored_threads(api, acme) == []
+    del software, opted_out, banking
+
+
 async def test_relaunching_a_campaign_is_409_and_sends_nothing_more(api: Api) -> None:
     acme, software, _, _ = await network(api)
     campaign = await create(api, acme)

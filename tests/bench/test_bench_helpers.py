@@ -167,3 +167,33 @@ def test_the_search_vocabulary_is_zipf_distributed() -> None:
     top, tenth = counts[dataset.VOCABULARY[0]], counts[dataset.VOCABULARY[9]]
     assert 5 < top / tenth < 20  # 1/k: the first word about ten times the tenth
     assert len(dataset.ZIPF_SEARCH_TERMS) == len(set(dataset.ZIPF_SEARCH_TERMS))
+
+
+def test_the_sponsored_phase_is_printed_and_checked_against_its_targets() -> None:
+    results = _results()
+    results["sponsored"] = {
+        "audience_size": 100_000,
+        "delivered": 99_000,
+        "skipped": 1_000,
+        "state": "sent",
+        "seconds": 40.0,
+        "recipients_per_s": 2_500.0,
+        "server_cpu_ms_per_recipient": 0.2,
+        "recipients_per_server_cpu_s": 5_000.0,
+        "sends_during": {
+            "concurrency": 8,
+            "rps": 200.0,
+            "latency": {**summarise([10.0, 20.0, 60.0]), "p99": 60.0},
+            "errors": 0,
+            "overlapped_delivery": True,
+        },
+        "rss_before_mb": 100.0,
+        "rss_peak_mb": 104.0,
+    }
+    text = "\n".join(report.lines(results))
+    assert "sponsor  100,000 members: 2,500 recipients/s" in text and "sends meanwhile, 8 senders" in text
+    checks = {c["target"]: c for c in report.targets(results)}
+    assert checks["sponsored delivery (SQLite, one process)"]["met"] is True
+    assert checks["send p99 during sponsored delivery"]["met"] is False
+    unmeasured = {c["target"]: c for c in report.targets(_results())}
+    assert unmeasured["sponsored delivery (SQLite, one process)"]["met"] is None  # neither met nor missed

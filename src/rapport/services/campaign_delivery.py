@@ -13,6 +13,7 @@ harmless. Several processes run different shards at once; two that hold the same
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from rapport.domain.sponsored import (
     delivery_decision,
     frequency_cutoff,
 )
+from rapport.services import notifications
 from rapport.services.context import Context
 from rapport.services.shapes import message_json
 from rapport.services.sponsored import profile_values, sponsored_json
@@ -41,8 +43,10 @@ from rapport.store.tables import conversations, messages
 KIND = "campaign_delivery"
 SHARD_SPAN = 25_000
 """Member ids per shard: a 100,000-member network is four jobs that processes can share."""
-PAGE = 200
-"""Members per write transaction. Sends from members wait for the writer at most this long."""
+PAGE = 100
+"""Members per write transaction: about 15 ms of CPU. A page runs without yielding (SQLite
+statements run inline), so a member's send arriving meanwhile waits for it: small pages keep
+sends quick while a campaign goes out, at a small cost in fixed work per page."""
 SLICE_SECONDS = 5.0
 """A job delivers pages for this long, then reschedules itself: well inside its lease."""
 
@@ -83,6 +87,7 @@ def register(ctx: Context) -> None:
         while await deliver_page(ctx, campaign_id=campaign_id, shard=shard):
             if time.monotonic() > deadline:
                 return jobs.Reschedule(payload=job.payload)
+            await asyncio.sleep(0)  # let requests that arrived during the page take their turn first
         return None
 
     ctx.jobs.register(KIND, handle, max_attempts=10)
@@ -104,6 +109,7 @@ async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
         page = await store.audience_page(
             uow.conn,
             campaign_id=campaign.id,
+            advertiser_id=campaign.advertiser_id,
             audience=campaign.audience,
             from_id=position.next_id,
             end_id=position.end_id,
@@ -145,29 +151,51 @@ async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
             done=done,
             at=uow.now,
         )
+        # E-mail and push follow each recipient's `sponsored` preferences (notify/alerts decides, later).
+        await notifications.schedule_message_alerts(
+            uow, conversation_ids=[r.thread.conversation_id for r in recipients]
+        )
         if recipients:
             advertiser = await members.get(uow.conn, member_id=campaign.advertiser_id)
+            announce = _Announcer(uow, campaign, advertiser)
             for r in recipients:
-                uow.emit(EventType.MESSAGE_NEW, [r.candidate.member_id], _announcement(uow, campaign, advertiser, r))
+                uow.emit(EventType.MESSAGE_NEW, [r.candidate.member_id], announce(r))
     return not done
 
 
-def _announcement(uow: UnitOfWork, campaign: CampaignRow, advertiser: Member | None, r: _Recipient) -> dict[str, Any]:
-    """The recipient's `message.new`: the message as their thread shows it, `sponsored` block included."""
-    row = MessageRow(
-        id=MessageId(r.thread.message_id),
-        conversation_id=ConversationId(r.thread.conversation_id),
-        sender_id=campaign.advertiser_id,
-        body=campaign.body,
-        created_at=uow.now,
-        edited_at=None,
-        deleted=False,
-        client_id=None,
-        attachment_count=0,
-    )
-    people = {campaign.advertiser_id: advertiser} if advertiser else {}
-    shown = message_json(row, viewer=MemberId(0), members=people)
-    c = r.candidate
-    profile = profile_values(name=c.name, headline=c.headline, industry=c.industry, location=c.location, email=c.email)
-    shown["sponsored"] = sponsored_json(campaign, advertiser, conversation_id=r.thread.conversation_id, profile=profile)
-    return {"conversation_id": str(r.thread.conversation_id), "message": shown}
+class _Announcer:
+    """Each recipient's `message.new`: the message as their thread shows it, `sponsored` block
+    included. The parts every recipient shares are shaped once per page."""
+
+    def __init__(self, uow: UnitOfWork, campaign: CampaignRow, advertiser: Member | None) -> None:
+        row = MessageRow(
+            id=MessageId(0),
+            conversation_id=ConversationId(0),
+            sender_id=campaign.advertiser_id,
+            body=campaign.body,
+            created_at=uow.now,
+            edited_at=None,
+            deleted=False,
+            client_id=None,
+            attachment_count=0,
+        )
+        people = {campaign.advertiser_id: advertiser} if advertiser else {}
+        self.message = message_json(row, viewer=MemberId(0), members=people)
+        self.campaign = campaign
+        self.advertiser = advertiser
+
+    def __call__(self, r: _Recipient) -> dict[str, Any]:
+        c = r.candidate
+        profile = profile_values(
+            name=c.name, headline=c.headline, industry=c.industry, location=c.location, email=c.email
+        )
+        conversation_id = r.thread.conversation_id
+        shown = {
+            **self.message,
+            "id": str(r.thread.message_id),
+            "conversation_id": str(conversation_id),
+            "sponsored": sponsored_json(
+                self.campaign, self.advertiser, conversation_id=conversation_id, profile=profile
+            ),
+        }
+        return {"conversation_id": str(conversation_id), "message": shown}

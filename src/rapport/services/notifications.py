@@ -13,6 +13,7 @@ then whether the alert is still wanted (notify/alerts.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -109,6 +110,18 @@ async def add(
             run_at=uow.now + _delay(uow),
             now=uow.now,
         )
+
+
+async def schedule_message_alerts(uow: UnitOfWork, *, conversation_ids: Sequence[int]) -> None:
+    """Many conversations got a message at once (a sponsored campaign's page): their alert jobs, in one statement."""
+    # Keyless: each of these conversations is new, so none has an alert job waiting already.
+    await jobs.enqueue_many(
+        uow.conn,
+        kind=MESSAGE_ALERT,
+        payloads=[{"conversation_id": c} for c in conversation_ids],
+        run_at=uow.now + _delay(uow),
+        now=uow.now,
+    )
 
 
 async def schedule_message_alert(uow: UnitOfWork, *, conversation_id: int) -> None:

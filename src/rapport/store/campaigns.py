@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from rapport.domain.model import ConversationKind, MemberId, Tier
 from rapport.domain.sponsored import Audience, Button, CampaignSpec, CampaignState, LeadForm, Question, fold
-from rapport.store.dialect import ascii_lower, insert_or_skip, upsert_where
-from rapport.store.prepared import Prepared
+from rapport.store.dialect import DIALECTS, ascii_lower, id_rows, insert_or_skip
+from rapport.store.prepared import IdList, Prepared
 from rapport.store.tables import (
     advertisers,
     campaign_leads,
@@ -33,6 +33,7 @@ from rapport.store.tables import (
     sponsored_caps,
     sponsored_deliveries,
 )
+from rapport.store.types import UTCDateTime
 
 # --- advertisers -----------------------------------------------------------------------
 
@@ -177,9 +178,9 @@ async def list_for(conn: AsyncConnection, *, advertiser_id: int) -> list[Campaig
     return [_campaign(dict(r._mapping)) for r in rows]
 
 
-def audience_filter(conn: AsyncConnection, audience: Audience) -> list[ColumnElement[bool]]:
-    """domain.sponsored.matches, as SQL over `members` (the same ASCII folding)."""
-    where: list[ColumnElement[bool]] = []
+def audience_filter(conn: AsyncConnection, audience: Audience, *, advertiser_id: int) -> list[ColumnElement[bool]]:
+    """domain.sponsored.matches, as SQL over `members` (the same ASCII folding); never the advertiser."""
+    where: list[ColumnElement[bool]] = [members.c.id != advertiser_id]
     if audience.industries:
         where.append(ascii_lower(conn, members.c.industry).in_({fold(v) for v in audience.industries}))
     if audience.locations:
@@ -199,7 +200,7 @@ def _escape(pattern: str) -> str:
 async def count_audience(conn: AsyncConnection, *, audience: Audience, advertiser_id: int) -> int:
     """How many members the audience names, the advertiser aside: one COUNT."""
     value = await conn.scalar(
-        select(func.count()).select_from(members).where(members.c.id != advertiser_id, *audience_filter(conn, audience))
+        select(func.count()).select_from(members).where(*audience_filter(conn, audience, advertiser_id=advertiser_id))
     )
     return int(value or 0)
 
@@ -294,6 +295,7 @@ async def audience_page(
     conn: AsyncConnection,
     *,
     campaign_id: int,
+    advertiser_id: int,
     audience: Audience,
     from_id: int,
     end_id: int,
@@ -317,11 +319,37 @@ async def audience_page(
             delivered.label("already"),
         )
         .select_from(members.outerjoin(sponsored_caps, sponsored_caps.c.member_id == members.c.id))
-        .where(members.c.id >= from_id, members.c.id <= end_id, *audience_filter(conn, audience))
+        .where(
+            members.c.id >= from_id,
+            members.c.id <= end_id,
+            *audience_filter(conn, audience, advertiser_id=advertiser_id),
+        )
         .order_by(members.c.id)
         .limit(limit)
     )
     return [Candidate(MemberId(r[0]), r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], bool(r[8])) for r in rows.all()]
+
+
+def _claim_caps(dialect: str) -> Prepared:
+    # One statement with fixed SQL whatever the number of members (their ids are one parameter).
+    sql = (
+        "INSERT INTO sponsored_caps (member_id, last_received_at) "
+        f"SELECT value, :at FROM {id_rows(dialect, 'ids')} WHERE true "
+        "ON CONFLICT (member_id) DO UPDATE SET last_received_at = excluded.last_received_at "
+        "WHERE sponsored_caps.last_received_at <= :cutoff RETURNING member_id"
+    )
+    return Prepared(
+        text(sql)
+        .bindparams(
+            bindparam("ids", type_=IdList()),
+            bindparam("at", type_=UTCDateTime()),
+            bindparam("cutoff", type_=UTCDateTime()),
+        )
+        .columns(member_id=BigInteger())
+    )
+
+
+_CLAIM_CAPS = {dialect: _claim_caps(dialect) for dialect in DIALECTS}
 
 
 async def claim_caps(conn: AsyncConnection, *, member_ids: Sequence[int], at: datetime, cutoff: datetime) -> set[int]:
@@ -333,15 +361,8 @@ async def claim_caps(conn: AsyncConnection, *, member_ids: Sequence[int], at: da
     """
     if not member_ids:
         return set()
-    statement = upsert_where(
-        conn,
-        sponsored_caps,
-        [{"member_id": m, "last_received_at": at} for m in member_ids],
-        key="member_id",
-        set_={"last_received_at": at},
-        where=sponsored_caps.c.last_received_at <= cutoff,
-    ).returning(sponsored_caps.c.member_id)
-    return {int(r[0]) for r in await conn.execute(statement)}
+    rows = await _CLAIM_CAPS[conn.dialect.name].rows(conn, ids=member_ids, at=at, cutoff=cutoff)
+    return {int(r[0]) for r in rows}
 
 
 _ADD_CONVERSATION = Prepared(

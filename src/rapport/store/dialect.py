@@ -306,21 +306,9 @@ async def reserve_ids(conn: AsyncConnection, table: Table, count: int) -> list[i
     return [int(r[0]) for r in rows]
 
 
-def upsert_where(
-    conn: AsyncConnection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *,
-    key: str,
-    set_: dict[str, Any],
-    where: ColumnElement[bool],
-) -> Insert:
-    """INSERT rows; a row whose `key` exists updates it with `set_` only where `where` holds
-    (`where` reads the existing row). With RETURNING, only rows inserted or updated come back."""
-    if conn.dialect.name == "sqlite":
-        return (
-            sqlite_insert(table).values(list(rows)).on_conflict_do_update(index_elements=[key], set_=set_, where=where)
-        )
-    return (
-        postgresql_insert(table).values(list(rows)).on_conflict_do_update(index_elements=[key], set_=set_, where=where)
-    )
+def id_rows(dialect: str, param: str) -> str:
+    """SQL for a row source `(value)` with one row per id of the id list bound as `param`
+    (store.prepared.IdList: JSON text on SQLite, a bigint array on PostgreSQL)."""
+    if dialect == "sqlite":
+        return f"json_each(:{param})"
+    return f"unnest(:{param}) AS ids(value)"

@@ -152,7 +152,9 @@ class Prepared:
             await conn.execute(self.statement, [dict(r) for r in rows])
             return
         compiled = self._ready(conn)
-        batch = [self._args(compiled, r) for r in rows]
+        # Rows of a batch often share a value (one transaction's time): convert each object once.
+        seen: dict[tuple[str, int], Any] = {}
+        batch = [self._args(compiled, r, seen) for r in rows]
         try:
             self._driver(conn).run_many(compiled.sql, batch)
         except sqlite3.Error as error:
@@ -165,12 +167,24 @@ class Prepared:
         return compiled
 
     @staticmethod
-    def _args(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    def _args(
+        compiled: _Compiled, params: Mapping[str, Any], seen: dict[tuple[str, int], Any] | None = None
+    ) -> list[Any]:
+        """The driver's arguments; with `seen`, each (parameter, object) is converted once (the
+        objects stay alive in the caller's rows, so their ids are not reused meanwhile)."""
         args = []
         for name in compiled.names:
             value = params[name] if name in params else compiled.constants[name]
             process = compiled.binders.get(name)
-            args.append(process(value) if process is not None and value is not None else value)
+            if process is None or value is None:
+                args.append(value)
+            elif seen is None:
+                args.append(process(value))
+            else:
+                key = (name, id(value))
+                if key not in seen:
+                    seen[key] = process(value)
+                args.append(seen[key])
         return args
 
     @staticmethod
