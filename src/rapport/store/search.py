@@ -1,8 +1,11 @@
 """Full-text search over the messages a member can still see, on SQLite (FTS5) and PostgreSQL (tsvector).
 
-Both stores index message bodies inside the writing transaction (migration 0002): SQLite
-through triggers on an FTS5 table, PostgreSQL through a GIN index on `to_tsvector('simple',
-body)`. Words reach the engines only as quoted terms, never as query syntax.
+Both stores index message bodies inside the writing transaction: SQLite through triggers on
+an FTS5 table that also holds each message's conversation (0002, 0003), so a search names the
+searcher's conversations inside the index query; PostgreSQL through a stored generated column
+`search_vector` (`to_tsvector('simple', body)`) with a GIN index (i19_search_vector), so a
+search never parses a body again to filter or rank it. Words reach the engines only as quoted
+terms, never as query syntax.
 """
 
 from __future__ import annotations
@@ -98,12 +101,15 @@ async def messages_matching(
         if not found:
             return []
         params["tsq"] = _tsquery(found)
+        # The searcher's conversations are not named in the tsquery (as they are on SQLite): the
+        # planner starts from their participant rows and checks each stored vector, and an ORed
+        # list of conversation lexemes measured slower (planning a long tsquery, testing it per row).
         sql = (
             "SELECT m.id, m.conversation_id FROM messages m"
             + _VISIBLE.format(not_deleted="NOT m.deleted", not_hidden="NOT p.hidden")
-            + " AND to_tsvector('simple', m.body) @@ to_tsquery('simple', :tsq)"
+            + " AND m.search_vector @@ to_tsquery('simple', :tsq)"
             + filters
-            + " ORDER BY ts_rank_cd(to_tsvector('simple', m.body), to_tsquery('simple', :tsq)) DESC, m.id DESC"
+            + " ORDER BY ts_rank_cd(m.search_vector, to_tsquery('simple', :tsq)) DESC, m.id DESC"
             + " LIMIT :limit"
         )
     rows = await conn.execute(text(sql), params)
