@@ -427,3 +427,16 @@ async def test_push_off_sends_no_push_but_email_still_goes(
     await run(api)
     assert push.received == []
     assert len(smtp.to("bob@example.com")) == 1
+
+
+async def test_a_line_break_in_a_name_never_becomes_a_header(api: Api, smtp: SmtpSink, clock: FakeClock) -> None:
+    alice, bob = await pair(api, clock, smtp)
+    r = await api.patch(alice, "/api/v1/me", {"name": "Alice\r\nBcc: eve@example.com"})
+    assert r.status_code == 200, r.text  # names may hold line breaks: the e-mail must cope
+    await start(api, alice, bob, "hi")
+    clock.advance(DELAY)
+    await run(api)
+    mail = smtp.to("bob@example.com")[0]
+    assert mail["Bcc"] is None
+    assert smtp.recipients == [["bob@example.com"]]
+    assert "\n" not in mail["Subject"]

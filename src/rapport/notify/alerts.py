@@ -333,7 +333,8 @@ class Alerts:
         )
         return {
             "to": address,
-            "subject": alert.title,
+            # Names are member input: a line break in one must never start a header of its own.
+            "subject": " ".join(alert.title.split()),
             "text": text,
             "html": html,
             "headers": {

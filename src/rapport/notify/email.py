@@ -48,12 +48,13 @@ def build(email: Email, *, sender: str) -> MIMEMultipart:
     message = MIMEMultipart("alternative", policy=_POLICY)
     message["From"] = sender
     message["To"] = email.to
-    message["Subject"] = Header(email.subject, "utf-8").encode() if not email.subject.isascii() else email.subject
+    subject = " ".join(email.subject.split())  # no line break may start a header of its own
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(">") or "rapport.invalid")
     message["Auto-Submitted"] = "auto-generated"
     for name, value in email.headers.items():
-        message[name] = value
+        message[name] = " ".join(value.split())
     message.attach(MIMEText(email.text, "plain", "utf-8"))
     message.attach(MIMEText(email.html, "html", "utf-8"))
     return message
