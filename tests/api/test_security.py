@@ -78,6 +78,24 @@ def test_redaction_covers_every_token_parameter() -> None:
     assert redact("/api/v1/me") == "/api/v1/me"
 
 
+def test_the_log_filter_redacts_arguments_and_leaves_lines_without_a_query_alone() -> None:
+    import logging
+
+    from rapport.api.access_log import RedactTokens
+
+    def record(*args: object) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
+
+    plain = record("127.0.0.1:5", "POST", "/api/v1/conversations/1/messages", "1.1", 201)
+    args = plain.args
+    assert RedactTokens().filter(plain) and plain.args is args  # nothing rebuilt
+    leaky = record("127.0.0.1:5", "GET", "/api/v1/ws?since=1&Token=rp_secret", "1.1", 101)
+    assert RedactTokens().filter(leaky)
+    assert "rp_secret" not in leaky.getMessage() and "Token=[redacted]" in leaky.getMessage()
+    inline = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "GET /api/v1/ws?token=rp_x [accepted]", (), None)
+    assert RedactTokens().filter(inline) and inline.getMessage() == "GET /api/v1/ws?token=[redacted] [accepted]"
+
+
 class _Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
