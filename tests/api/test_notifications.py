@@ -112,6 +112,16 @@ async def test_a_profile_view_notifies_only_when_both_share_receipts(api: Api) -
     assert (await centre(api, carol))["notifications"] == []
 
 
+async def test_a_lookup_while_composing_is_not_a_profile_view(api: Api) -> None:
+    alice, bob = await api.register("alice"), await api.register("bob")
+    r = await api.get(alice, f"/api/v1/members/{bob.handle}", params={"view": "false"})
+    assert r.status_code == 200, r.text
+    assert r.json()["member"]["handle"] == "bob"
+    assert (await centre(api, bob))["unread_count"] == 0
+    await api.get(alice, f"/api/v1/members/{bob.handle}")
+    assert (await centre(api, bob))["unread_count"] == 1
+
+
 async def test_a_blocked_actor_disappears_from_the_centre(api: Api) -> None:
     alice, bob = await api.register("alice"), await api.register("bob")
     await invite(api, alice, bob)

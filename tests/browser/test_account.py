@@ -96,6 +96,8 @@ def test_delete_account_asks_for_the_password(net: Network, open_app: Open) -> N
     # Ben still has the message, from "Deleted member".
     ben_page = open_app(ben, f"#/c/{conversation}")
     expect(ben_page.get_by_test_id("message").filter(has_text="Goodbye, Ben")).to_be_visible()
+    # The thread is titled for the member who left, never for Ben himself.
+    expect(ben_page.get_by_role("heading", name="Deleted member")).to_be_visible()
     [message] = net.call("GET", f"/api/v1/conversations/{conversation}/messages", ben)["messages"]
     assert (message["sender"]["handle"], message["sender"]["name"]) == (None, "Deleted member")
 

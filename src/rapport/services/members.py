@@ -81,8 +81,13 @@ async def set_tier(ctx: Context, *, handle: str, tier: str) -> Member:
     return updated
 
 
-async def profile(ctx: Context, viewer: Member, handle: str) -> tuple[Member, int | None]:
-    """Another member's profile and degree; a block either way hides it entirely."""
+async def profile(
+    ctx: Context, viewer: Member, handle: str, *, record_view: bool = True
+) -> tuple[Member, int | None]:
+    """Another member's profile and degree; a block either way hides it entirely.
+
+    Only a visit is a profile view: a client looking a member up while composing says
+    `record_view=False`, or every recipient picked would be told they were viewed."""
     async with ctx.db.read() as conn:
         member = await members.get_by_handle(conn, handle=handle)
         if member is None or (
@@ -92,7 +97,8 @@ async def profile(ctx: Context, viewer: Member, handle: str) -> tuple[Member, in
         is_self = member.id == viewer.id
         connected = not is_self and await social.are_connected(conn, a=viewer.id, b=member.id)
         mutual = not is_self and not connected and await social.have_mutual_connection(conn, a=viewer.id, b=member.id)
-    await notifications.profile_viewed(ctx, viewer, viewed=member)
+    if record_view:
+        await notifications.profile_viewed(ctx, viewer, viewed=member)
     return member, degree(is_self=is_self, connected=connected, mutual=mutual)
 
 

@@ -91,8 +91,13 @@ async def search_members(
 
 
 @router.get("/members/{handle}", response_model=ProfileRead)
-async def profile(handle: Text, ctx: Ctx, viewer: CurrentMember) -> Json:
-    member, degree = await members.profile(ctx, viewer, handle)
+async def profile(
+    handle: Text,
+    ctx: Ctx,
+    viewer: CurrentMember,
+    view: bool = Query(True, description="false: a lookup (e.g. while composing), not a visit; no profile view is recorded"),
+) -> Json:
+    member, degree = await members.profile(ctx, viewer, handle, record_view=view)
     return Json({"member": member_json(member), "degree": degree})
 
 

@@ -61,7 +61,8 @@ export const api = {
   logout: () => request('POST', '/auth/logout'),
   me: () => request('GET', '/me'),
   updateSettings: (patch) => request('PATCH', '/me/settings', patch),
-  member: (handle) => request('GET', `/members/${encodeURIComponent(handle)}`),
+  // A lookup, not a visit: no profile view is recorded for the member looked up.
+  member: (handle) => request('GET', `/members/${encodeURIComponent(handle)}?view=false`),
   searchMembers: (q, limit = 8) => request('GET', `/members${qs({ q, limit })}`),
 
   invitations: (direction) => request('GET', `/invitations${qs({ direction })}`),

@@ -16,12 +16,20 @@ export function otherParticipants(app, conversation) {
   // A sponsored thread's only participant is its recipient; it is shown as the advertiser's.
   if (conversation.kind === 'sponsored' && conversation.last_message?.sender) return [conversation.last_message.sender];
   const others = (conversation.participants || []).filter((p) => p.id !== app.me.id);
-  return others.length ? others : conversation.participants || [];
+  if (others.length) return others;
+  // Everyone else is gone: in a 1:1 thread the other member erased their account (their
+  // messages stay, as "Deleted member"); a group chat is left with the viewer alone.
+  return ONE_TO_ONE.has(conversation.kind) ? [DELETED_MEMBER] : [];
 }
+
+const ONE_TO_ONE = new Set(['direct', 'group_member', 'open_profile', 'inmail']);
+const DELETED_MEMBER = Object.freeze({ id: null, handle: null, name: 'Deleted member', headline: null, avatar_url: null });
 
 export function conversationTitle(app, conversation) {
   if (conversation.title) return conversation.title;
-  return otherParticipants(app, conversation).map((p) => p.name || p.handle || 'Deleted member').join(', ');
+  const others = otherParticipants(app, conversation);
+  if (!others.length) return 'Only you';
+  return others.map((p) => p.name || p.handle || 'Deleted member').join(', ');
 }
 
 /** A member's headline, or '' (never "null", "undefined" or blanks). */
