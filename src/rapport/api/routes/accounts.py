@@ -95,7 +95,7 @@ async def profile(
     handle: Text,
     ctx: Ctx,
     viewer: CurrentMember,
-    view: bool = Query(True, description="false: a lookup (e.g. while composing), not a visit; no profile view is recorded"),
+    view: bool = Query(True, description="false: a lookup (e.g. while composing), not a visit: no profile view"),
 ) -> Json:
     member, degree = await members.profile(ctx, viewer, handle, record_view=view)
     return Json({"member": member_json(member), "degree": degree})
