@@ -81,9 +81,7 @@ async def set_tier(ctx: Context, *, handle: str, tier: str) -> Member:
     return updated
 
 
-async def profile(
-    ctx: Context, viewer: Member, handle: str, *, record_view: bool = True
-) -> tuple[Member, int | None]:
+async def profile(ctx: Context, viewer: Member, handle: str, *, record_view: bool = True) -> tuple[Member, int | None]:
     """Another member's profile and degree; a block either way hides it entirely.
 
     Only a visit is a profile view: a client looking a member up while composing says
