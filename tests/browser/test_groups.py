@@ -122,3 +122,32 @@ def test_participants_panel_title_mentions_and_removal(net: Network, open_app: O
     page_c.get_by_role("dialog", name="Participants").get_by_role("button", name="Leave conversation").click()
     expect(page_c).to_have_url(re.compile(r"#/inbox$"))
     expect(page_a.get_by_test_id("system-line").filter(has_text="Cara Lind left.")).to_be_visible()
+
+
+def test_compose_to_a_fellow_group_member_says_how_many_group_messages_are_left(net: Network, open_app: Open) -> None:
+    ana = net.member("Ana Ruiz")
+    cleo = net.member("Cleo Marsh")
+    dev = net.member("Dev Patel")
+    open_group(net, ana, f"Quota Guild {ana.handle}", cleo, dev)
+    page = open_app(cleo)
+    page.get_by_role("button", name="New message").first.click()
+    dialog = page.get_by_role("dialog", name="New message")
+    to = dialog.get_by_role("combobox", name="To")
+    to.fill(dev.handle)
+    to.press("Enter")
+    quota = dialog.get_by_test_id("compose-group-quota")
+    expect(quota).to_have_text("15 of 15 group messages left this month")
+    dialog.get_by_label("Message").fill("Hello from the guild")
+    dialog.get_by_role("button", name="Send", exact=True).click()
+    expect(dialog).to_be_hidden()
+
+    # A second new conversation with another member of the group: one of the month's 15 is spent.
+    page.get_by_role("button", name="New message").first.click()
+    dialog = page.get_by_role("dialog", name="New message")
+    to = dialog.get_by_role("combobox", name="To")
+    to.fill(ana.handle)
+    to.press("Enter")
+    expect(dialog.get_by_test_id("compose-group-quota")).to_have_text("14 of 15 group messages left this month")
+    # Removing the recipient hides the hint: it applies only to a new group-member conversation.
+    dialog.get_by_role("button", name="Remove Ana Ruiz").click()
+    expect(dialog.get_by_test_id("compose-group-quota")).to_be_hidden()

@@ -10,6 +10,7 @@ import { api, newClientId, limits } from '../api.js';
 import { h, clear, avatar, icon, toast } from '../dom.js';
 import { attachCounter } from './richtext.js';
 import { headlineOf } from './inbox.js';
+import { quotaText } from './groups.js';
 
 const DEGREE = { 1: '1st', 2: '2nd', 3: '3rd+' };
 const credits = (n) => `${n} InMail credit${n === 1 ? '' : 's'} left`;
@@ -63,6 +64,8 @@ export async function openCompose(app, prefill = {}) {
   bodyInput.value = prefill.body || '';
   const counter = attachCounter(bodyInput, 8000);
   const inmailBanner = h('p', { class: 'inmail-banner', hidden: true, 'data-testid': 'inmail-credits' });
+  // Starting a conversation with a fellow group member spends one of the month's few (DESIGN §2).
+  const groupQuota = h('p', { class: 'hint muted', hidden: true, 'data-testid': 'compose-group-quota' });
   const problem = h('div', { class: 'problem', role: 'alert', hidden: true, 'data-testid': 'compose-problem' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Send');
   const cancel = h('button', { type: 'button', class: 'btn btn-ghost' }, 'Cancel');
@@ -83,6 +86,7 @@ export async function openCompose(app, prefill = {}) {
         ? `Type a name or handle, then Enter. Up to ${maxRecipients} people; or anyone by InMail (${credits(app.credits)}).`
         : `Type a name or handle, then Enter. Up to ${maxRecipients} of your connections.`),
       recipientCard,
+      groupQuota,
     ),
     inmailBanner,
     subjectField,
@@ -158,7 +162,18 @@ export async function openCompose(app, prefill = {}) {
       // One recipient: the refusal is explained below with what can be done about it.
       if (recipients.length === 1 && recipients[0].state === 'refused') recipients[0].state = 'ok';
       renderChips();
+      showGroupQuota(recipients.length === 1 && res.recipients.some((a) => a.ok && a.kind === 'group_member'), serial);
     } catch { /* the send will say */ }
+  }
+
+  async function showGroupQuota(applies, serial) {
+    if (!applies) { groupQuota.hidden = true; return; }
+    try {
+      const { group_messages: quota } = await api.me();
+      if (serial !== checkSerial) return;
+      groupQuota.textContent = quotaText(quota);
+      groupQuota.hidden = !quota;
+    } catch { groupQuota.hidden = true; }
   }
 
   async function addRecipient(member) {
@@ -181,6 +196,7 @@ export async function openCompose(app, prefill = {}) {
   function removeRecipient(r) {
     const i = recipients.indexOf(r);
     if (i >= 0) recipients.splice(i, 1);
+    if (!recipients.length) groupQuota.hidden = true;
     problem.hidden = true;
     if (inmail && recipients.length !== 1) setInmail(false);
     renderChips();
