@@ -387,17 +387,8 @@ async def remove_for_me(ctx: Context, viewer: Member, *, conversation_id: int) -
     """Delete a conversation for oneself: its history up to now disappears from one's view."""
     async with UnitOfWork(ctx) as uow:
         conversation, _ = await _own(uow.conn, viewer.id, conversation_id)
-        await conversations.save_participant(
-            uow.conn,
-            conversation_id=conversation.id,
-            member_id=viewer.id,
-            fields={
-                "hidden": True,
-                "cleared_through": conversation.last_message_id or 0,
-                "read_up_to": conversation.last_message_id or 0,
-                "unread_count": 0,
-                "marked_unread": False,
-            },
+        await conversations.hide_for(
+            uow.conn, conversation_id=conversation.id, member_id=viewer.id, through=conversation.last_message_id or 0
         )
         uow.emit(EventType.CONVERSATION_REMOVED, [viewer.id], {"conversation_id": str(conversation.id)})
 

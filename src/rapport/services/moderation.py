@@ -54,17 +54,8 @@ async def report(
         )
         if row is None:
             raise Conflict("You already reported this conversation.", code="already_reported")
-        await conversations.save_participant(
-            uow.conn,
-            conversation_id=conversation.id,
-            member_id=viewer.id,
-            fields={
-                "hidden": True,
-                "cleared_through": conversation.last_message_id or 0,
-                "read_up_to": conversation.last_message_id or 0,
-                "unread_count": 0,
-                "marked_unread": False,
-            },
+        await conversations.hide_for(
+            uow.conn, conversation_id=conversation.id, member_id=viewer.id, through=conversation.last_message_id or 0
         )
         uow.emit(EventType.CONVERSATION_REMOVED, [viewer.id], {"conversation_id": str(conversation.id)})
         if block and reported is not None:

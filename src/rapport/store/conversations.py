@@ -291,6 +291,23 @@ async def save_participant(
     )
 
 
+async def hide_for(conn: AsyncConnection, *, conversation_id: int, member_id: int, through: int) -> None:
+    """Take a conversation out of one member's view, history up to message `through` included
+    (delete-for-me, and a report): it comes back, empty of that history, with the next message."""
+    await save_participant(
+        conn,
+        conversation_id=conversation_id,
+        member_id=member_id,
+        fields={
+            "hidden": True,
+            "cleared_through": through,
+            "read_up_to": through,
+            "unread_count": 0,
+            "marked_unread": False,
+        },
+    )
+
+
 async def advance_delivered(
     conn: AsyncConnection, *, member_id: int, up_to: Mapping[int, int]
 ) -> dict[ConversationId, int]:
