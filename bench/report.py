@@ -89,10 +89,15 @@ def _stamp(name: str) -> str:
     return "-".join(parts[1:3]) if len(parts) >= 3 else ""
 
 
+def _kind(database: object) -> str:
+    """`sqlite (temporary data dir)` -> `sqlite`; `postgresql+asyncpg://...` -> `postgresql`."""
+    return str(database).split(" ", 1)[0].split(":", 1)[0].split("+", 1)[0]
+
+
 def previous(reports: Path, name: str, database: str) -> dict[str, Any] | None:
     """The newest report written before `name`, of the same mode and database kind if one
     exists (else of the same mode): its name and server CPU per message at each send level."""
-    mode, stamp, kind = name.split("-", 1)[0], _stamp(name), str(database).split(" ", 1)[0]
+    mode, stamp, kind = name.split("-", 1)[0], _stamp(name), _kind(database)
     found: list[tuple[bool, str, str, dict[int, float]]] = []
     for path in reports.glob("*/results.json") if reports.is_dir() else ():
         other = path.parent.name
@@ -108,7 +113,7 @@ def previous(reports: Path, name: str, database: str) -> dict[str, Any] | None:
             if lv.get("server_cpu_ms_per_msg") is not None
         }
         if cpu:
-            same_kind = str(old.get("setup", {}).get("database", "")).split(" ", 1)[0] == kind
+            same_kind = _kind(old.get("setup", {}).get("database", "")) == kind
             found.append((same_kind, _stamp(other), other, cpu))
     if not found:
         return None

@@ -132,7 +132,7 @@ def test_cpu_per_message_is_printed_beside_the_newest_earlier_report_of_the_same
     _report(tmp_path, "full-20261127-100000", "sqlite (temporary data dir)", {20: 0.1})  # later: not earlier
     prev = report.previous(tmp_path, "full-20261126-120000", "sqlite (temporary data dir)")
     assert prev is not None and prev["report"] == "full-20261124-201535"
-    pg = report.previous(tmp_path, "full-20261126-120000", "postgresql+asyncpg://x/y")
+    pg = report.previous(tmp_path, "full-20261126-120000", "postgresql+asyncpg://postgres@127.0.0.1/other")
     assert pg is not None and pg["report"] == "full-20261125-100000-pg"
     assert report.previous(tmp_path, "full-20261101-000000", "sqlite") is None
 
