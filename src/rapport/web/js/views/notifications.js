@@ -50,6 +50,7 @@ export class NotificationBell {
     this.unread = 0;
     this.items = [];
     this.cursor = null;
+    this.serial = 0;
     this.badge = h('span', { class: 'badge nav-badge bell-badge', hidden: true, 'aria-hidden': 'true', 'data-testid': 'notification-badge' });
     this.button = h('button', {
       type: 'button', class: 'btn btn-ghost btn-icon bell', 'aria-haspopup': 'true', 'aria-expanded': 'false',
@@ -80,8 +81,12 @@ export class NotificationBell {
   }
 
   async load(older) {
+    // A page asked for before a read (or read-all) answers with the count from before it:
+    // only the newest request may set the list and the badge.
+    const serial = ++this.serial;
     try {
       const page = await request('GET', `/notifications?limit=20${older && this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ''}`);
+      if (serial !== this.serial) return;
       this.items = older ? this.items.concat(page.notifications) : page.notifications;
       this.cursor = page.next_cursor;
       this.setUnread(page.unread_count);
@@ -120,6 +125,7 @@ export class NotificationBell {
 
   async open(n) {
     if (!n.read_at) {
+      this.serial += 1; // a page still on its way would count this one as unread
       n.read_at = new Date().toISOString();
       this.setUnread(Math.max(0, this.unread - 1));
       this.render();
@@ -131,6 +137,7 @@ export class NotificationBell {
   }
 
   async markAllRead() {
+    this.serial += 1; // a page still on its way would bring back the old count
     await request('POST', '/notifications/read-all');
     for (const n of this.items) n.read_at = n.read_at || new Date().toISOString();
     this.setUnread(0);
@@ -139,7 +146,9 @@ export class NotificationBell {
 
   onEvent(ev) {
     if (ev.type === 'notification.new' && ev.notification) {
-      if (!this.items.some((n) => n.id === ev.notification.id)) this.items.unshift(ev.notification);
+      // A page that already holds it (it raced the event) has counted it too.
+      if (this.items.some((n) => n.id === ev.notification.id)) return;
+      this.items.unshift(ev.notification);
       this.setUnread(this.unread + 1);
       this.render();
       announce(describe(ev.notification));
