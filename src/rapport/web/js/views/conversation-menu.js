@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { toast } from '../dom.js';
 import { confirmDialog, menuButton } from './dialogs.js';
 import { otherParticipants } from './inbox.js';
+import { expectOwnRemoval } from './participants.js';
 
 /**
  * Report slot: `web/js/views/report.js` exporting `openReportDialog(conversation)` (issue 12)
@@ -64,12 +65,13 @@ export function conversationMenu(thread) {
               danger: true,
             });
             if (!ok) return;
+            expectOwnRemoval(app, thread.id);
             try {
               await api.deleteConversation(thread.id);
               toast('Conversation deleted for you.');
               app.inbox?.scheduleReload();
               app.navigate('#/inbox');
-            } catch (err) { toast(err.message); }
+            } catch (err) { app.ownRemovals?.delete(String(thread.id)); toast(err.message); }
           },
         },
         one && blocked ? {

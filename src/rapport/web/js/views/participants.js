@@ -29,6 +29,12 @@ export function participantsButton(thread) {
   return { el, sync: () => { el.hidden = !isGroupConversation(thread.conversation); } };
 }
 
+/** The member is about to remove a conversation from their own view (leave, delete, report):
+ * its `conversation.removed` event must not be announced as if someone else had done it. */
+export function expectOwnRemoval(app, conversationId) {
+  (app.ownRemovals ||= new Set()).add(String(conversationId));
+}
+
 function listenOnce(app) {
   if (listening) return;
   listening = true;
@@ -43,6 +49,8 @@ function listenOnce(app) {
       thread.renderHead();
       panel?.render();
     } else if (ev.type === 'conversation.removed') {
+      // The member's own leave, delete or report: that action says what happened itself.
+      if (app.ownRemovals?.delete(thread.id)) return;
       panel?.dialog.close();
       toast('You are no longer in that conversation.');
       app.navigate('#/inbox');
@@ -101,6 +109,7 @@ function openParticipants(thread) {
   async function remove(person) {
     problem.hidden = true;
     const leaving = person.id === app.me.id;
+    if (leaving) expectOwnRemoval(app, thread.id);
     try {
       await participantsApi.remove(thread.id, person.handle);
       if (leaving) {
@@ -112,7 +121,7 @@ function openParticipants(thread) {
       }
       apply((await participantsApi.get(thread.id)).conversation);
       toast(`${person.name} was removed.`);
-    } catch (err) { say(err); }
+    } catch (err) { app.ownRemovals?.delete(String(thread.id)); say(err); }
   }
 
   function render() {

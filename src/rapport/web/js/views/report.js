@@ -6,6 +6,7 @@ import { request } from '../api.js';
 import { app } from '../app.js';
 import { h, toast } from '../dom.js';
 import { otherParticipants } from './inbox.js';
+import { expectOwnRemoval } from './participants.js';
 
 const REASONS = [
   ['spam', 'Spam or scam'],
@@ -48,6 +49,7 @@ export function openReportDialog(conversation) {
     const body = { reason, block: !!block?.checked };
     if (note.value.trim()) body.note = note.value.trim();
     send.disabled = true;
+    expectOwnRemoval(app, conversation.id);
     try {
       await request('POST', `/conversations/${conversation.id}/report`, body);
       dialog.close();
@@ -55,6 +57,7 @@ export function openReportDialog(conversation) {
       app.inbox?.scheduleReload?.();
       app.navigate('#/inbox');
     } catch (err) {
+      app.ownRemovals?.delete(String(conversation.id));
       error.textContent = err.code === 'already_reported' ? 'You already reported this conversation.' : err.message;
     } finally {
       send.disabled = false;
