@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -74,16 +74,7 @@ async def post(
     )
     if row is None:  # this client id was used before: a retry, or a race with one
         raise AlreadySent()
-    for member_id in mentioned:
-        if member_id != sender.id:
-            await notifications.add(
-                uow,
-                member_id=member_id,
-                kind="mention",
-                actor=sender,
-                subject_id=row.id,
-                conversation_id=conversation.id,
-            )
+    await _notify_mentioned(uow, mentioned, actor=sender, message_id=row.id, conversation_id=conversation.id)
     files = await attachment_service.claim(
         uow, ids=attachments, owner=sender.id, message_id=row.id, conversation_id=conversation.id
     )
@@ -421,16 +412,13 @@ async def edit(ctx: Context, viewer: Member, *, conversation_id: int, message_id
         await attachment_service.reindex(uow, message_id=row.id, body=body)
         updated = await store.get(uow.conn, message_id=row.id)
         assert updated is not None
-        for member_id in newly_mentioned(row.mentioned_ids, mentioned):
-            if member_id != viewer.id:
-                await notifications.add(
-                    uow,
-                    member_id=member_id,
-                    kind="mention",
-                    actor=viewer,
-                    subject_id=row.id,
-                    conversation_id=conversation.id,
-                )
+        await _notify_mentioned(
+            uow,
+            newly_mentioned(row.mentioned_ids, mentioned),
+            actor=viewer,
+            message_id=row.id,
+            conversation_id=conversation.id,
+        )
         files = await attachment_service.for_messages(uow.conn, [row.id])
         shown = message_json(updated, viewer=MemberId(0), members=people, attachments=files.get(row.id, ()))
         uow.emit(
@@ -488,4 +476,21 @@ async def react(ctx: Context, viewer: Member, *, conversation_id: int, message_i
                     "emoji": emoji,
                     "on": on,
                 },
+            )
+
+
+async def _notify_mentioned(
+    uow: UnitOfWork, member_ids: Iterable[MemberId], *, actor: Member, message_id: int, conversation_id: int
+) -> None:
+    """A `mention` notification for each member named, never for the author; muting does not
+    silence it (API.md "Mentions")."""
+    for member_id in member_ids:
+        if member_id != actor.id:
+            await notifications.add(
+                uow,
+                member_id=member_id,
+                kind="mention",
+                actor=actor,
+                subject_id=message_id,
+                conversation_id=conversation_id,
             )
