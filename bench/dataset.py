@@ -21,14 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.events import EventType
 from rapport.domain.model import ConversationId, Member, MemberId, MemberSettings, MessageId, Tier
 from rapport.services.shapes import message_json
 from rapport.services.uow import encode
+from rapport.store.dialect import bulk_load_engine
 from rapport.store.messages import MessageRow
 from rapport.store.tables import (
     connections,
@@ -388,22 +389,8 @@ async def build(
     started = time.perf_counter()
     rng = random.Random(seed)
     tag = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4)) + secrets.token_hex(2)
-    engine = create_async_engine(url)
+    engine = bulk_load_engine(url, pragmas=("cache_size=-1000000",))
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite:
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # A bulk load may skip fsyncs: it is re-done from scratch if the machine dies.
-            dbapi_connection.isolation_level = None
-            cur = dbapi_connection.cursor()
-            for pragma in ("journal_mode=WAL", "synchronous=OFF", "cache_size=-1000000", "temp_store=MEMORY"):
-                cur.execute(f"PRAGMA {pragma}")
-            cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     now = datetime.now(UTC).replace(microsecond=0)
     try:

@@ -25,13 +25,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from rich.progress import Progress, TaskID
-from sqlalchemy import Table, event, func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.messages import REACTIONS
 from rapport.settings import Settings
 from rapport.store.blobs import blob_store
+from rapport.store.dialect import bulk_load_engine
 from rapport.store.migrate import upgrade
 from rapport.store.tables import (
     attachments,
@@ -849,22 +850,8 @@ async def build_demo(
     """Fill the database with a demo network; returns what was written (counts by table)."""
     url = settings.resolved_database_url
     await upgrade(url)
-    engine = create_async_engine(url)
+    engine = bulk_load_engine(url, pragmas=("foreign_keys=ON",))
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite:
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # A bulk load may skip fsyncs: a demo is re-made from scratch if the machine dies mid-way.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            for pragma in ("journal_mode=WAL", "synchronous=OFF", "foreign_keys=ON", "temp_store=MEMORY"):
-                cursor.execute(f"PRAGMA {pragma}")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     counts: dict[str, int] = {}
     try:
