@@ -6,7 +6,11 @@ increasing and gap-free under any number of concurrent writers in any number of
 processes: on PostgreSQL the UPDATE takes the row's lock until commit (a second writer
 waits, then sees the committed value); on SQLite there is one writer at a time. A sequence
 or MAX(seq)+1 would not do: sequences leave gaps on rollback, and MAX+1 races. Counter rows
-are updated in member-id order so two transactions never wait on each other in a cycle.
+are locked in member-id order so two transactions never wait on each other in a cycle.
+
+A message to a group chat numbers an event for each of its 51 participants. One UPDATE
+takes all their numbers (members taking the same count share it), instead of one
+statement per member: the statement, not the row, is what costs on SQLite.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import MemberId
-from rapport.store.prepared import Prepared
+from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import event_counters, events
 
 
@@ -51,11 +55,18 @@ async def create_counter(conn: AsyncConnection, *, member_id: MemberId) -> None:
     await conn.execute(insert(event_counters).values(member_id=member_id, last_seq=0))
 
 
+_LOCKED = (
+    select(event_counters.c.member_id)
+    .where(in_ids(event_counters.c.member_id, "members"))
+    .order_by(event_counters.c.member_id)
+    .with_for_update()  # PostgreSQL locks in member order; SQLite has one writer and no FOR UPDATE
+)
+_LOCK = Prepared(_LOCKED)
 _TAKE = Prepared(
     update(event_counters)
-    .where(event_counters.c.member_id == bindparam("member"))
+    .where(event_counters.c.member_id.in_(_LOCKED.scalar_subquery()))
     .values(last_seq=event_counters.c.last_seq + bindparam("count"))
-    .returning(event_counters.c.last_seq)
+    .returning(event_counters.c.member_id, event_counters.c.last_seq)
 )
 _STORE = Prepared(
     insert(events).values(
@@ -68,33 +79,49 @@ _STORE = Prepared(
 )
 
 
+async def _take(conn: AsyncConnection, counts: dict[MemberId, int]) -> dict[MemberId, int]:
+    """Advance each member's counter by its count; returns each one's new last seq.
+
+    Members sharing a count (usually all: one event each) move in one statement. With
+    several counts, all rows are locked first, in order, so no two writers lock in a cycle.
+    """
+    by_count: dict[int, list[MemberId]] = defaultdict(list)
+    for member_id, count in counts.items():
+        by_count[count].append(member_id)
+    if len(by_count) > 1:
+        await _LOCK.rows(conn, members=sorted(counts))
+    last: dict[MemberId, int] = {}
+    for count, ids in by_count.items():
+        for member_id, seq in await _TAKE.rows(conn, members=ids, count=count):
+            last[MemberId(member_id)] = seq
+    missing = counts.keys() - last.keys()
+    if missing:
+        raise LookupError(f"members {sorted(missing)} have no event counter")
+    return last
+
+
 async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list[StoredEvent]:
     """Number and store `pending` in the current transaction; returns them in order."""
-    by_member: dict[MemberId, list[PendingEvent]] = defaultdict(list)
+    if not pending:
+        return []
+    counts: dict[MemberId, int] = defaultdict(int)
     for item in pending:
-        by_member[item.member_id].append(item)
+        counts[item.member_id] += 1
+    last = await _take(conn, counts)
+    # Each member's events take its numbers in the order given.
+    next_seq = {member_id: seq - counts[member_id] + 1 for member_id, seq in last.items()}
+    texts: dict[int, str] = {}  # a body shared by many members is decoded once
     stored: list[StoredEvent] = []
     rows: list[dict[str, object]] = []
-    for member_id in sorted(by_member):
-        items = by_member[member_id]
-        last = await _TAKE.scalar(conn, member=member_id, count=len(items))
-        if last is None:
-            raise LookupError(f"member {member_id} has no event counter")
-        first = last - len(items) + 1
-        for offset, item in enumerate(items):
-            seq = first + offset
-            rows.append(
-                {
-                    "member_id": member_id,
-                    "seq": seq,
-                    "type": item.type,
-                    "body": item.body.decode(),
-                    "created_at": item.at,
-                }
-            )
-            stored.append(StoredEvent(member_id, seq, frame(seq, item.body)))
-    if rows:
-        await _STORE.many(conn, rows)
+    for item in pending:
+        seq = next_seq[item.member_id]
+        next_seq[item.member_id] = seq + 1
+        text = texts.get(id(item.body))
+        if text is None:
+            text = texts[id(item.body)] = item.body.decode()
+        rows.append({"member_id": item.member_id, "seq": seq, "type": item.type, "body": text, "created_at": item.at})
+        stored.append(StoredEvent(item.member_id, seq, frame(seq, item.body)))
+    await _STORE.many(conn, rows)
     return stored
 
 
