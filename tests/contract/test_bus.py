@@ -115,6 +115,23 @@ async def test_nothing_arrives_after_unsubscribing(bus: Bus, member_ids: Callabl
     assert leaving.get_nowait() is None
 
 
+async def test_reserved_batches_leave_in_reservation_order(bus: Bus, member_ids: Callable[[], int]) -> None:
+    """A batch handed over before an earlier reservation waits for it; a reservation handed
+    back empty (its transaction rolled back) lets the later ones go."""
+    alice = member_ids()
+    async with bus.subscribe(alice) as sub:
+        await settle(bus, alice)
+        first, second, third = bus.reserve(), bus.reserve(), bus.reserve()
+        await bus.publish_reserved(third, [(alice, frame(2))])
+        await bus.publish_reserved(second, [(alice, frame(1))])
+        await asyncio.sleep(0.05)
+        assert sub.get_nowait() is None  # both wait for the first
+        await bus.publish_reserved(first, ())  # rolled back: nothing of its own
+        assert await receive(sub, 2) == [frame(1), frame(2)]
+        await bus.publish_reserved(bus.reserve(), [(alice, frame(3))])
+        assert await receive(sub) == [frame(3)]
+
+
 async def test_publishing_nothing_is_fine(bus: Bus, member_ids: Callable[[], int]) -> None:
     alice = member_ids()
     async with bus.subscribe(alice) as sub:

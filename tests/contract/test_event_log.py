@@ -160,7 +160,9 @@ async def test_concurrent_writers_get_exactly_one_to_n(contexts: list[Context]) 
     bob_count = len(range(0, WRITERS, 4))
     assert await stored_seqs(db, bob) == list(range(1, bob_count + 1))
     if len(contexts) == 1:
-        assert sorted(orjson.loads(f)["seq"] for f in received) == list(range(1, expected + 1))
+        # In number order, though writers commit in groups and wake in another order: a
+        # socket given N+1 before N would have to read the log to fill the gap.
+        assert [orjson.loads(f)["seq"] for f in received] == list(range(1, expected + 1))
 
 
 async def test_a_rolled_back_unit_of_work_leaves_no_gap(ctx: Context) -> None:

@@ -143,11 +143,53 @@ class LocalHub:
         return member_id in self._subs
 
 
+class PublishOrder:
+    """Batches leave in the order their events were numbered, though their writers finish
+    in another order.
+
+    Writers number events one at a time (SQLite's one writer; PostgreSQL's counter-row
+    locks), but reach the bus after their commit in whatever order they wake: SQLite's
+    group commit resumes the writer that committed the group before the ones it committed
+    for. A socket given seq N+1 before N must read the log to fill the gap, and a message
+    to a group chat did so on each of its 51 sockets. So a writer takes a ticket once its
+    events are numbered and hands its batch over after commit (or an empty one after a
+    rollback); a batch waits only for the batches with earlier tickets.
+    """
+
+    HOLD_LIMIT = 10_000
+    """Batches held at most: past it (a ticket never handed back would be a bug) they go
+    out anyway; sockets then fill any gap from the log, as for frames from other processes."""
+
+    def __init__(self) -> None:
+        self._taken = 0
+        self._next = 1
+        self._held: dict[int, list[tuple[int, bytes]]] = {}
+
+    def take(self) -> int:
+        self._taken += 1
+        return self._taken
+
+    def ready(self, ticket: int, items: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """Hand over `ticket`'s batch; returns what may be published now, in order."""
+        self._held[ticket] = items
+        if ticket != self._next and len(self._held) <= self.HOLD_LIMIT:
+            return []
+        if ticket != self._next:
+            log.warning("%d event batches held for an earlier one: publishing out of order", len(self._held))
+            self._next = min(self._held)
+        due: list[tuple[int, bytes]] = []
+        while (batch := self._held.pop(self._next, None)) is not None:
+            due.extend(batch)
+            self._next += 1
+        return due
+
+
 class Bus(ABC):
     """Publish frames to members; subscribe to one member's frames."""
 
     def __init__(self) -> None:
         self.hub = LocalHub()
+        self.order = PublishOrder()
         self._control_handlers: list[ControlHandler] = []
 
     def on_control(self, handler: ControlHandler) -> None:
@@ -181,6 +223,17 @@ class Bus(ABC):
     @abstractmethod
     async def publish(self, items: Iterable[tuple[int, bytes]]) -> None:
         """Send each (member_id, frame) to that member's subscriptions, in every process."""
+
+    def reserve(self) -> int:
+        """A place in the publish order, taken as soon as a batch's events are numbered."""
+        return self.order.take()
+
+    async def publish_reserved(self, ticket: int, items: Iterable[tuple[int, bytes]]) -> None:
+        """Publish `items` in `ticket`'s place (nothing, after a rollback): after every batch
+        reserved earlier, which this call may publish too."""
+        due = self.order.ready(ticket, list(items))
+        if due:
+            await self.publish(due)
 
     async def _on_first_subscription(self, member_id: int) -> None:  # noqa: B027
         """A backend hook: start listening for this member."""

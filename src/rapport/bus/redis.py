@@ -39,6 +39,8 @@ class RedisBus(Bus):
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._publishing = asyncio.Lock()
+        self._outbox: list[tuple[int, bytes]] = []
 
     def channel(self, member_id: int) -> str:
         return f"{self.prefix}{member_id}"
@@ -61,17 +63,24 @@ class RedisBus(Bus):
             await self._publisher.aclose()
 
     async def publish(self, items: Iterable[tuple[int, bytes]]) -> None:
+        """Frames leave in the order of the calls: calls made while a pipeline is out join
+        the next one (one round trip for them all, instead of racing on pooled connections)."""
         batch = list(items)
         if not batch or self._publisher is None:
             return
-        try:
-            async with self._publisher.pipeline(transaction=False) as pipe:
-                for member_id, frame in batch:
-                    pipe.publish(self.channel(member_id), frame)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            # Stored events are safe in the log; subscribers elsewhere resync on reconnect.
-            log.warning("redis publish failed (%s); %d frames left to the log", exc, len(batch))
+        self._outbox.extend(batch)
+        async with self._publishing:  # FIFO: the first caller to get it sends what is queued
+            if not self._outbox:
+                return  # an earlier caller sent these frames with its own
+            queued, self._outbox = self._outbox, []
+            try:
+                async with self._publisher.pipeline(transaction=False) as pipe:
+                    for member_id, frame in queued:
+                        pipe.publish(self.channel(member_id), frame)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                # Stored events are safe in the log; subscribers elsewhere resync on reconnect.
+                log.warning("redis publish failed (%s); %d frames left to the log", exc, len(queued))
 
     async def publish_control(self, message: Mapping[str, Any]) -> None:
         """Published to every process's listener, this one's included (it hears its own channel)."""

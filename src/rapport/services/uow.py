@@ -62,16 +62,27 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._tx is not None
+        ticket: int | None = None
         if exc_type is None:
             try:
                 self.published = await event_log.append(self.conn, self._pending)
             except BaseException as error:
                 await self._tx.__aexit__(type(error), error, error.__traceback__)
                 raise
-        await self._tx.__aexit__(exc_type, exc, tb)
+            if self.published:
+                # Numbered under the write lock: take the same place in the publish order.
+                ticket = self.ctx.bus.reserve()
+        try:
+            await self._tx.__aexit__(exc_type, exc, tb)
+        except BaseException:
+            if ticket is not None:
+                await self.ctx.bus.publish_reserved(ticket, ())  # let later batches go
+            raise
         if exc_type is None:
             frames = [(e.member_id, e.frame) for e in self.published] + self._live
-            if frames:
+            if ticket is not None:
+                await self.ctx.bus.publish_reserved(ticket, frames)
+            elif frames:
                 await self.ctx.bus.publish(frames)
             for action in self._after_commit:
                 await action()
