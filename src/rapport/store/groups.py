@@ -11,7 +11,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, o
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import GroupId, GroupRole, GroupVisibility, Member, MemberId
-from rapport.store.members import PUBLIC_COLUMNS, to_member
+from rapport.store.members import PUBLIC_COLUMNS, member_from_row
 from rapport.store.prepared import Prepared
 from rapport.store.tables import group_members, group_requests, groups, members
 
@@ -148,6 +148,7 @@ async def list_handlers(conn: AsyncConnection, *, group_id: int) -> list[MemberI
     return [MemberId(r[0]) for r in rows]
 
 
+_ROLES = {role.value: role for role in GroupRole}
 _MEMBERS_PAGE = Prepared(
     select(group_members.c.role.label("group_role"), *PUBLIC_COLUMNS)
     .select_from(group_members.join(members, members.c.id == group_members.c.member_id))
@@ -162,8 +163,8 @@ async def list_members_page(
 ) -> list[tuple[Member, GroupRole]]:
     """A page of members in id order, after member id `after`: a range read of the primary key,
     with each member's profile in the same statement."""
-    rows = await _MEMBERS_PAGE.mappings(conn, group_id=group_id, after=after, limit=limit)
-    return [(to_member(r), GroupRole(r["group_role"])) for r in rows]
+    rows = await _MEMBERS_PAGE.rows(conn, group_id=group_id, after=after, limit=limit)
+    return [(member_from_row(r, 1), _ROLES[r[0]]) for r in rows]
 
 
 async def add_request(conn: AsyncConnection, *, group_id: int, member_id: int, at: datetime) -> None:
