@@ -526,6 +526,64 @@ async def test_a_crash_mid_page_repeats_nothing_and_resumes_where_it_stopped(
         assert len([e for e in await api.events(member) if e["type"] == "message.new"]) == 1
 
 
+async def launched_in_pages(
+    api: Api, monkeypatch: Any, *, members: int, page: int
+) -> tuple[Member, list[Member], dict[str, Any]]:
+    """An advertiser, `members` software members, and a campaign to them launched in pages of `page`."""
+    acme = await make_advertiser(api)
+    people = [await member_in(api, f"w{i:02d}", "Software") for i in range(members)]
+    monkeypatch.setattr(campaign_delivery, "PAGE", page)
+    campaign = await create(api, acme)
+    await launch(api, acme, campaign["id"])
+    return acme, people, campaign
+
+
+async def test_an_opt_out_or_block_made_while_a_page_is_prepared_still_holds(api: Api, monkeypatch: Any) -> None:
+    """The page is read before its write transaction; what members did in between counts."""
+    acme, software, _, _ = await network(api)
+    sam, sue, _ = software
+    campaign = await create(api, acme)
+    await launch(api, acme, campaign["id"])
+    real = campaign_delivery._read_page
+
+    async def then_members_act(*args: Any, **kwargs: Any) -> Any:
+        page = await real(*args, **kwargs)
+        assert (await api.patch(sam, "/api/v1/me/settings", {"sponsored_messages": False})).status_code == 200
+        assert (await api.post(sue, "/api/v1/blocks", {"handle": "acme"})).status_code == 201
+        assert (await api.post(acme, "/api/v1/blocks", {"handle": "sid"})).status_code == 201
+        monkeypatch.setattr(campaign_delivery, "_read_page", real)
+        return page
+
+    monkeypatch.setattr(campaign_delivery, "_read_page", then_members_act)
+    await deliver(api)
+    found = (await shown(api, acme, campaign["id"]))["campaign"]
+    assert (found["state"], found["delivered"], found["skipped"]) == ("sent", 0, 4)
+    for member in software:
+        assert await sponsored_threads(api, member) == []
+        assert [e for e in await api.events(member) if e["type"] == "message.new"] == []
+
+
+async def test_a_page_another_runner_delivered_meanwhile_is_read_again(api: Api, monkeypatch: Any) -> None:
+    acme, people, campaign = await launched_in_pages(api, monkeypatch, members=5, page=2)
+    campaign_id = int(campaign["id"])
+    real = campaign_delivery._read_page
+
+    async def overtaken(*args: Any, **kwargs: Any) -> Any:
+        page = await real(*args, **kwargs)
+        monkeypatch.setattr(campaign_delivery, "_read_page", real)
+        assert await campaign_delivery.deliver_page(api.ctx, campaign_id=campaign_id, shard=0)  # the other runner
+        return page
+
+    monkeypatch.setattr(campaign_delivery, "_read_page", overtaken)
+    assert await campaign_delivery.deliver_page(api.ctx, campaign_id=campaign_id, shard=0)  # stale: nothing written
+    assert (await shown(api, acme, campaign["id"]))["campaign"]["delivered"] == 2
+    while await campaign_delivery.deliver_page(api.ctx, campaign_id=campaign_id, shard=0):
+        pass
+    done = (await shown(api, acme, campaign["id"]))["campaign"]
+    assert (done["state"], done["delivered"], done["skipped"]) == ("sent", 5, 0)
+    assert [len(await sponsored_threads(api, m)) for m in people] == [1] * 5
+
+
 async def test_a_runner_that_dies_holding_the_job_is_replaced_after_its_lease(api: Api, clock: FakeClock) -> None:
     acme, software, _, _ = await network(api)
     campaign = await create(api, acme)
@@ -544,11 +602,7 @@ async def test_two_workers_on_one_shard_deliver_each_member_once(api: Api, monke
     """A lease that expired while its runner was still at work: both run the shard at once."""
     import asyncio
 
-    acme = await make_advertiser(api)
-    people = [await member_in(api, f"w{i:02d}", "Software") for i in range(9)]
-    monkeypatch.setattr(campaign_delivery, "PAGE", 2)
-    campaign = await create(api, acme)
-    await launch(api, acme, campaign["id"])
+    acme, people, campaign = await launched_in_pages(api, monkeypatch, members=9, page=2)
 
     async def worker() -> None:
         while await campaign_delivery.deliver_page(api.ctx, campaign_id=int(campaign["id"]), shard=0):

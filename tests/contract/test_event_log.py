@@ -215,3 +215,42 @@ async def test_concurrent_rollbacks_leave_no_gap(contexts: list[Context]) -> Non
     assert sorted(seq for seqs in committed for seq in seqs) == list(range(1, len(committed) + 1))
     assert await stored_seqs(db, alice) == list(range(1, len(committed) + 1))
     assert await last_seq(db, alice) == len(committed)
+
+
+MANY = 8
+"""Members in one append, as a campaign's page or a group chat's message makes."""
+
+
+async def test_many_members_at_once_are_numbered_as_one_by_one(contexts: list[Context]) -> None:
+    """A campaign's page appends for many members in one go (their counters move together):
+    numbers stay gap-free and consecutive per writer, with writers overlapping in any order."""
+    db = contexts[0].db
+    people = [await add_member(db, f"m{i:02d}") for i in range(MANY + 4)]
+    rng = random.Random(16)
+    plans = []
+    for _ in range(12):
+        chosen = rng.sample(people, rng.randint(MANY, len(people)))
+        plans.append([(m, 1 + rng.randrange(2)) for m in chosen])  # one or two events each
+
+    async def writer(i: int) -> list[event_log.StoredEvent]:
+        async with contexts[i % len(contexts)].db.write() as conn:
+            taken = await event_log.append(conn, [pending(m, n) for m, count in plans[i] for n in range(count)])
+            await asyncio.sleep(random.random() / 100)
+        return taken
+
+    results = await asyncio.gather(*(writer(i) for i in range(len(plans))))
+    for member_id in people:
+        total = sum(count for plan in plans for m, count in plan if m == member_id)
+        assert await stored_seqs(db, member_id) == list(range(1, total + 1))
+        for taken in results:
+            mine = [e.seq for e in taken if e.member_id == member_id]
+            assert mine == list(range(mine[0], mine[0] + len(mine))) if mine else True
+            assert [orjson.loads(e.frame)["n"] for e in taken if e.member_id == member_id] == list(range(len(mine)))
+
+
+async def test_many_members_with_one_missing_counter_fail_whole(db: Database) -> None:
+    people = [await add_member(db, f"m{i:02d}") for i in range(MANY)]
+    with pytest.raises(LookupError):
+        async with db.write() as conn:
+            await event_log.append(conn, [pending(m) for m in [*people, MemberId(999_999)]])
+    assert [await last_seq(db, m) for m in people] == [0] * len(people)

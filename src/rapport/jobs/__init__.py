@@ -60,6 +60,18 @@ from rapport.jobs.runner import (
     backoff,
     enqueue,
     enqueue_many,
+    enqueue_per_id,
 )
 
-__all__ = ["BatchHandler", "Handler", "Job", "JobRunner", "Outcome", "Reschedule", "backoff", "enqueue", "enqueue_many"]
+__all__ = [
+    "BatchHandler",
+    "Handler",
+    "Job",
+    "JobRunner",
+    "Outcome",
+    "Reschedule",
+    "backoff",
+    "enqueue",
+    "enqueue_many",
+    "enqueue_per_id",
+]

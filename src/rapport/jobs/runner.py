@@ -93,6 +93,14 @@ async def enqueue_many(
     await store.add_many(conn, rows=rows)
 
 
+async def enqueue_per_id(
+    conn: AsyncConnection, *, kind: str, field: str, ids: Sequence[int], run_at: datetime, now: datetime
+) -> None:
+    """Add one keyless job per id, each with the payload `{field: id}`, in the caller's
+    transaction: one statement, and no JSON built in Python, however many ids."""
+    await store.add_per_id(conn, kind=kind, field=field, ids=ids, run_at=run_at, now=now)
+
+
 @dataclass
 class JobRunner:
     """One per process: claims due jobs with a lease and runs the handler registered for their kind."""

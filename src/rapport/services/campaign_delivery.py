@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rapport import jobs
@@ -30,12 +31,12 @@ from rapport.domain.sponsored import (
 )
 from rapport.services import notifications
 from rapport.services.context import Context
-from rapport.services.shapes import message_json
+from rapport.services.shapes import iso, message_json
 from rapport.services.sponsored import profile_values, sponsored_json
 from rapport.services.uow import UnitOfWork
 from rapport.store import campaigns as store
 from rapport.store import members, social
-from rapport.store.campaigns import CampaignRow, Candidate, NewThread
+from rapport.store.campaigns import CampaignRow, Candidate, NewThread, ShardRow
 from rapport.store.dialect import reserve_ids
 from rapport.store.messages import MessageRow
 from rapport.store.tables import conversations, messages
@@ -101,20 +102,78 @@ def register(ctx: Context) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Recipient:
-    candidate: Candidate
-    thread: NewThread
+class _Page:
+    """What a read found for the shard's next page: the members to try, and where the cursor goes."""
+
+    position: ShardRow
+    campaign: CampaignRow
+    wanted: list[_Shown]
+    fresh: int
+    """Members of the page not delivered to by this campaign yet: each is delivered or skipped."""
+    next_id: int
+    done: bool
 
 
 async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
-    """Deliver the shard's next page in one transaction; True while pages remain."""
-    async with UnitOfWork(ctx) as uow:
+    """Deliver the shard's next page; True while pages remain.
+
+    The page is read, decided and shaped on a read connection first, so the write transaction
+    only takes the cap slots and inserts: it holds the database's one writer (SQLite) for
+    its SQL alone, and waits for the members' own writes queued before it. It goes ahead only
+    if the shard's cursor is still where the read found it; if another runner moved it, the
+    page is read again."""
+    page = await _read_page(ctx, campaign_id=campaign_id, shard=shard)
+    if page is None:
+        return False
+    async with UnitOfWork(ctx, background=True) as uow:
         position = await store.lock_shard(uow.conn, campaign_id=campaign_id, shard=shard)
-        campaign = await store.get(uow.conn, campaign_id=campaign_id)
-        if position is None or position.done or campaign is None or campaign.state is not CampaignState.SENDING:
+        if position is None or position.done:
             return False
-        page = await store.audience_page(
+        if position.next_id != page.position.next_id:
+            return True  # another runner delivered this page meanwhile
+        campaign, wanted = page.campaign, page.wanted
+        cutoff = frequency_cutoff(uow.now, ctx.settings.sponsored_interval_days)
+        # The cap is taken, not only read: a campaign delivering at the same moment loses the race cleanly.
+        taken = await store.claim_caps(
             uow.conn,
+            member_ids=[w.member_id for w in wanted],
+            advertiser_id=campaign.advertiser_id,
+            at=uow.now,
+            cutoff=cutoff,
+        )
+        chosen = [w for w in wanted if w.member_id in taken]
+        conversation_ids = await reserve_ids(uow.conn, conversations, len(chosen))
+        message_ids = await reserve_ids(uow.conn, messages, len(chosen))
+        threads = [
+            NewThread(w.member_id, cid, mid) for w, cid, mid in zip(chosen, conversation_ids, message_ids, strict=True)
+        ]
+        await store.add_threads(uow.conn, campaign=campaign, threads=threads, at=uow.now)
+        await store.advance_shard(
+            uow.conn,
+            campaign_id=campaign.id,
+            shard=shard,
+            next_id=page.next_id,
+            delivered=len(threads),
+            skipped=page.fresh - len(threads),
+            done=page.done,
+            at=uow.now,
+        )
+        # E-mail and push follow each recipient's `sponsored` preferences (notify/alerts decides, later).
+        await notifications.schedule_message_alerts(uow, conversation_ids=conversation_ids)
+        for w, t in zip(chosen, threads, strict=True):
+            uow.emit(EventType.MESSAGE_NEW, [w.member_id], w.event(t, at=uow.now))
+    return not page.done
+
+
+async def _read_page(ctx: Context, *, campaign_id: int, shard: int) -> _Page | None:
+    """The shard's next page as of now, decided and shaped; None when the shard is finished."""
+    async with ctx.db.read() as conn:
+        position = await store.read_shard(conn, campaign_id=campaign_id, shard=shard)
+        campaign = await store.get(conn, campaign_id=campaign_id)
+        if position is None or position.done or campaign is None or campaign.state is not CampaignState.SENDING:
+            return None
+        page = await store.audience_page(
+            conn,
             campaign_id=campaign.id,
             advertiser_id=campaign.advertiser_id,
             audience=campaign.audience,
@@ -124,9 +183,9 @@ async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
         )
         fresh = [c for c in page if not c.already_delivered]
         blocked = await social.blocked_among(
-            uow.conn, member_id=campaign.advertiser_id, others=[c.member_id for c in fresh]
+            conn, member_id=campaign.advertiser_id, others=[c.member_id for c in fresh]
         )
-        cutoff = frequency_cutoff(uow.now, ctx.settings.sponsored_interval_days)
+        cutoff = frequency_cutoff(ctx.clock.now(), ctx.settings.sponsored_interval_days)
         wanted = [
             c
             for c in fresh
@@ -137,50 +196,54 @@ async def deliver_page(ctx: Context, *, campaign_id: int, shard: int) -> bool:
             )
             is None
         ]
-        # The cap is taken, not only read: a campaign delivering at the same moment loses the race cleanly.
-        taken = await store.claim_caps(uow.conn, member_ids=[c.member_id for c in wanted], at=uow.now, cutoff=cutoff)
-        chosen = [c for c in wanted if c.member_id in taken]
-        conversation_ids = await reserve_ids(uow.conn, conversations, len(chosen))
-        message_ids = await reserve_ids(uow.conn, messages, len(chosen))
-        recipients = [
-            _Recipient(c, NewThread(c.member_id, cid, mid))
-            for c, cid, mid in zip(chosen, conversation_ids, message_ids, strict=True)
-        ]
-        await store.add_threads(uow.conn, campaign=campaign, threads=[r.thread for r in recipients], at=uow.now)
-        done = len(page) < PAGE
-        await store.advance_shard(
-            uow.conn,
-            campaign_id=campaign.id,
-            shard=shard,
-            next_id=position.end_id + 1 if done else page[-1].member_id + 1,
-            delivered=len(recipients),
-            skipped=len(fresh) - len(recipients),
-            done=done,
-            at=uow.now,
-        )
-        # E-mail and push follow each recipient's `sponsored` preferences (notify/alerts decides, later).
-        await notifications.schedule_message_alerts(
-            uow, conversation_ids=[r.thread.conversation_id for r in recipients]
-        )
-        if recipients:
-            advertiser = await members.get(uow.conn, member_id=campaign.advertiser_id)
-            announce = _Announcer(uow, campaign, advertiser)
-            for r in recipients:
-                uow.emit(EventType.MESSAGE_NEW, [r.candidate.member_id], announce(r))
-    return not done
+        advertiser = await members.get(conn, member_id=campaign.advertiser_id) if wanted else None
+    done = len(page) < PAGE
+    shape = _Shaper(campaign, advertiser, at=ctx.clock.now())
+    return _Page(
+        position=position,
+        campaign=campaign,
+        wanted=[shape(c) for c in wanted],
+        fresh=len(fresh),
+        next_id=position.end_id + 1 if done else page[-1].member_id + 1,
+        done=done,
+    )
 
 
-class _Announcer:
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A recipient's `message.new`, shaped before the write: only the ids it will get are missing."""
+
+    member_id: MemberId
+    message: dict[str, Any]
+    sponsored: dict[str, Any]
+    banner: bool
+
+    def event(self, thread: NewThread, *, at: datetime) -> dict[str, Any]:
+        conversation_id = thread.conversation_id
+        sponsored = self.sponsored
+        if self.banner:
+            sponsored = {**sponsored, "banner_url": f"/api/v1/conversations/{conversation_id}/sponsored/banner"}
+        shown = {
+            **self.message,
+            "id": str(thread.message_id),
+            "conversation_id": str(conversation_id),
+            "created_at": iso(at),
+            "sponsored": sponsored,
+        }
+        return {"conversation_id": str(conversation_id), "message": shown}
+
+
+class _Shaper:
     """Each recipient's `message.new`: the message as their thread shows it, `sponsored` block
     included. The parts every recipient shares are shaped once per page."""
 
-    def __init__(self, uow: UnitOfWork, campaign: CampaignRow, advertiser: Member | None) -> None:
+    def __init__(self, campaign: CampaignRow, advertiser: Member | None, *, at: datetime) -> None:
         row = MessageRow(
             id=MessageId(0),
             conversation_id=ConversationId(0),
             sender_id=campaign.advertiser_id,
             body=campaign.body,
-            created_at=uow.now,
+            created_at=at,
             edited_at=None,
             deleted=False,
             client_id=None,
@@ -191,18 +254,9 @@ class _Announcer:
         self.campaign = campaign
         self.advertiser = advertiser
 
-    def __call__(self, r: _Recipient) -> dict[str, Any]:
-        c = r.candidate
+    def __call__(self, c: Candidate) -> _Shown:
         profile = profile_values(
             name=c.name, headline=c.headline, industry=c.industry, location=c.location, email=c.email
         )
-        conversation_id = r.thread.conversation_id
-        shown = {
-            **self.message,
-            "id": str(r.thread.message_id),
-            "conversation_id": str(conversation_id),
-            "sponsored": sponsored_json(
-                self.campaign, self.advertiser, conversation_id=conversation_id, profile=profile
-            ),
-        }
-        return {"conversation_id": str(conversation_id), "message": shown}
+        sponsored = sponsored_json(self.campaign, self.advertiser, conversation_id=0, profile=profile)
+        return _Shown(c.member_id, self.message, sponsored, self.campaign.banner_attachment_id is not None)

@@ -115,10 +115,11 @@ async def add(
 async def schedule_message_alerts(uow: UnitOfWork, *, conversation_ids: Sequence[int]) -> None:
     """Many conversations got a message at once (a sponsored campaign's page): their alert jobs, in one statement."""
     # Keyless: each of these conversations is new, so none has an alert job waiting already.
-    await jobs.enqueue_many(
+    await jobs.enqueue_per_id(
         uow.conn,
         kind=MESSAGE_ALERT,
-        payloads=[{"conversation_id": c} for c in conversation_ids],
+        field="conversation_id",
+        ids=conversation_ids,
         run_at=uow.now + _delay(uow),
         now=uow.now,
     )

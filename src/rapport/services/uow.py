@@ -26,8 +26,10 @@ def encode(type_: EventType, at: str, payload: Mapping[str, Any]) -> bytes:
 
 
 class UnitOfWork:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, background: bool = False) -> None:
+        """`background`: bulk work (a campaign's page) that lets members' own writes go first."""
         self.ctx = ctx
+        self.background = background
         self.now = ctx.clock.now()
         self.at = self.now.isoformat().replace("+00:00", "Z")
         self._pending: list[event_log.PendingEvent] = []
@@ -38,7 +40,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> UnitOfWork:
-        self._tx = self.ctx.db.write()
+        self._tx = self.ctx.db.write(background=self.background)
         self.conn = await self._tx.__aenter__()
         return self
 

@@ -257,22 +257,27 @@ class ShardRow:
     done: bool
 
 
+_SHARD = select(
+    campaign_shards.c.campaign_id,
+    campaign_shards.c.shard,
+    campaign_shards.c.next_id,
+    campaign_shards.c.end_id,
+    campaign_shards.c.done,
+).where(campaign_shards.c.campaign_id == bindparam("campaign_id"), campaign_shards.c.shard == bindparam("shard"))
+_READ_SHARD = Prepared(_SHARD)
+_LOCK_SHARD = Prepared(_SHARD.with_for_update())
+
+
+async def read_shard(conn: AsyncConnection, *, campaign_id: int, shard: int) -> ShardRow | None:
+    """The shard's position, unlocked: where the next page would start."""
+    row = await _READ_SHARD.first(conn, campaign_id=campaign_id, shard=shard)
+    return ShardRow(*row) if row else None
+
+
 async def lock_shard(conn: AsyncConnection, *, campaign_id: int, shard: int) -> ShardRow | None:
     """The shard's position, locked until commit on PostgreSQL (SQLite has one writer anyway),
     so two processes that picked up the same shard deliver each page once."""
-    row = (
-        await conn.execute(
-            select(
-                campaign_shards.c.campaign_id,
-                campaign_shards.c.shard,
-                campaign_shards.c.next_id,
-                campaign_shards.c.end_id,
-                campaign_shards.c.done,
-            )
-            .where(campaign_shards.c.campaign_id == campaign_id, campaign_shards.c.shard == shard)
-            .with_for_update()
-        )
-    ).first()
+    row = await _LOCK_SHARD.first(conn, campaign_id=campaign_id, shard=shard)
     return ShardRow(*row) if row else None
 
 
@@ -332,9 +337,15 @@ async def audience_page(
 
 def _claim_caps(dialect: str) -> Prepared:
     # One statement with fixed SQL whatever the number of members (their ids are one parameter).
+    # The member's opt-out and blocks are checked again here, in the write transaction: the
+    # page decided on a read made before it, and a member who opted out or blocked the
+    # advertiser since then must not be sent the message.
     sql = (
         "INSERT INTO sponsored_caps (member_id, last_received_at) "
-        f"SELECT value, :at FROM {id_rows(dialect, 'ids')} WHERE true "
+        f"SELECT value, :at FROM {id_rows(dialect, 'ids')} JOIN members ON members.id = value "
+        "WHERE members.sponsored_messages AND NOT EXISTS (SELECT 1 FROM blocks WHERE "
+        "(blocks.blocker_id = :advertiser AND blocks.blocked_id = value) "
+        "OR (blocks.blocker_id = value AND blocks.blocked_id = :advertiser)) "
         "ON CONFLICT (member_id) DO UPDATE SET last_received_at = excluded.last_received_at "
         "WHERE sponsored_caps.last_received_at <= :cutoff RETURNING member_id"
     )
@@ -342,6 +353,7 @@ def _claim_caps(dialect: str) -> Prepared:
         text(sql)
         .bindparams(
             bindparam("ids", type_=IdList()),
+            bindparam("advertiser", type_=BigInteger()),
             bindparam("at", type_=UTCDateTime()),
             bindparam("cutoff", type_=UTCDateTime()),
         )
@@ -352,16 +364,21 @@ def _claim_caps(dialect: str) -> Prepared:
 _CLAIM_CAPS = {dialect: _claim_caps(dialect) for dialect in DIALECTS}
 
 
-async def claim_caps(conn: AsyncConnection, *, member_ids: Sequence[int], at: datetime, cutoff: datetime) -> set[int]:
+async def claim_caps(
+    conn: AsyncConnection, *, member_ids: Sequence[int], advertiser_id: int, at: datetime, cutoff: datetime
+) -> set[int]:
     """Take the frequency-cap slot of each member whose last sponsored message is older than
-    `cutoff` (or who never got one); returns those taken.
+    `cutoff` (or who never got one), who still takes sponsored messages and has no block with
+    the advertiser; returns those taken.
 
     One conditional upsert: under PostgreSQL's row locks, two campaigns delivering at once
     cannot both take a member's slot; the second sees the first's commit and takes nothing.
     """
     if not member_ids:
         return set()
-    rows = await _CLAIM_CAPS[conn.dialect.name].rows(conn, ids=member_ids, at=at, cutoff=cutoff)
+    rows = await _CLAIM_CAPS[conn.dialect.name].rows(
+        conn, ids=member_ids, advertiser=advertiser_id, at=at, cutoff=cutoff
+    )
     return {int(r[0]) for r in rows}
 
 

@@ -22,6 +22,7 @@ returns before the commit that holds its changes: a 201 still means on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -69,10 +70,13 @@ class Database:
         return "sqlite" if self.is_sqlite else "postgresql"
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back on error."""
+    async def write(self, *, background: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back on error.
+
+        `background` marks bulk work (a campaign's page) that can wait: on SQLite it lets the
+        writes already queued for the one writer go first (see `_GroupCommit`)."""
         if self.is_sqlite:
-            async with self._group.write() as conn:
+            async with self._group.write(background=background) as conn:
                 yield conn
             return
         async with self.writer.begin() as conn:
@@ -101,24 +105,50 @@ class _Group:
 
 
 class _GroupCommit:
-    """Writers take turns on the one writer connection; those queued together commit together."""
+    """Writers take turns on the one writer connection; those queued together commit together.
+
+    A background writer (bulk work nobody waits on: a campaign's page) first lets the
+    foreground writers go: it queues only once none is waiting for the writer, or after
+    `YIELD_SECONDS`, so a busy network still sees its bulk work advance. A member's send
+    then waits behind at most the one page that got in before it."""
 
     LIMIT = 32
+    YIELD_SECONDS = 0.02
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.lock = asyncio.Lock()
         self.queued = 0
+        self.foreground = 0
+        self._no_foreground = asyncio.Event()
+        self._no_foreground.set()
         self.group: _Group | None = None
         self._flushes: set[asyncio.Task[None]] = set()
 
+    async def _after_foreground(self) -> None:
+        if self.foreground:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_foreground.wait(), self.YIELD_SECONDS)
+
+    def _foreground_left(self) -> None:
+        self.foreground -= 1
+        if self.foreground == 0:
+            self._no_foreground.set()
+
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, background: bool = False) -> AsyncIterator[AsyncConnection]:
+        if background:
+            await self._after_foreground()
+        else:
+            self.foreground += 1
+            self._no_foreground.clear()
         self.queued += 1
         try:
             await self.lock.acquire()
         except BaseException:
             self.queued -= 1
+            if not background:
+                self._foreground_left()
             if self.queued == 0 and self.group is not None and not self.lock.locked():
                 # The writer the group was waiting for gave up: commit without it.
                 task = asyncio.create_task(self._flush())
@@ -126,6 +156,8 @@ class _GroupCommit:
                 task.add_done_callback(self._flushes.discard)
             raise
         self.queued -= 1
+        if not background:
+            self._foreground_left()
         group = self.group
         try:
             if group is None:

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from rapport.store.dialect import insert_or_skip
-from rapport.store.prepared import Prepared
+from rapport.store.dialect import DIALECTS, id_rows, insert_or_skip
+from rapport.store.prepared import IdList, Prepared
 from rapport.store.tables import jobs
+from rapport.store.types import UTCDateTime
 
 PENDING = "pending"
 RUNNING = "running"
@@ -101,6 +102,40 @@ async def add_many(conn: AsyncConnection, *, rows: Sequence[dict[str, Any]]) -> 
     """Store keyless jobs (kind, payload, run_at, created_at) in one executemany."""
     if rows:
         await conn.execute(insert(jobs), [{**r, "key": None, "state": PENDING} for r in rows])
+
+
+def _add_per_id(dialect: str) -> Prepared:
+    # One statement whatever the number of ids (one parameter); the payload is made by the
+    # database, so no JSON is built in Python per job.
+    payload = (
+        "json_object(:field, value)"
+        if dialect == "sqlite"
+        else "CAST(json_build_object(CAST(:field AS text), value) AS text)"
+    )
+    sql = (
+        "INSERT INTO jobs (kind, key, payload, run_at, attempts, state, created_at) "
+        f"SELECT :kind, NULL, {payload}, :run_at, 0, '{PENDING}', :now FROM {id_rows(dialect, 'ids')}"
+    )
+    return Prepared(
+        text(sql).bindparams(
+            bindparam("ids", type_=IdList()),
+            bindparam("kind", type_=String()),
+            bindparam("field", type_=String()),
+            bindparam("run_at", type_=UTCDateTime()),
+            bindparam("now", type_=UTCDateTime()),
+        )
+    )
+
+
+_ADD_PER_ID = {dialect: _add_per_id(dialect) for dialect in DIALECTS}
+
+
+async def add_per_id(
+    conn: AsyncConnection, *, kind: str, field: str, ids: Sequence[int], run_at: datetime, now: datetime
+) -> None:
+    """Store one keyless job per id, each with the payload `{field: id}`, in one statement."""
+    if ids:
+        await _ADD_PER_ID[conn.dialect.name].execute(conn, ids=ids, kind=kind, field=field, run_at=run_at, now=now)
 
 
 async def postpone(
