@@ -1,14 +1,19 @@
 """Delivering a launched campaign, as durable jobs that survive crashes and share the work.
 
 Launch splits the member-id space into shards (`SHARD_SPAN` ids each) and enqueues one job
-per shard in the launch's own transaction. A job delivers its shard a page at a time: one
-write transaction reads the next `PAGE` members of the audience by id (never the whole
-audience), decides each (domain.sponsored.delivery_decision), takes the recipients'
-frequency-cap slots, writes their threads in bulk, moves the shard's cursor and counts
-`delivered` / `skipped` — all or nothing. So a crash repeats at most the page that did
-not commit, and the delivery row's unique key (campaign x member) makes even that
-harmless. Several processes run different shards at once; two that hold the same shard
-(a lease that expired) take turns on its row lock.
+per shard in the launch's own transaction. A job delivers its shard a page at a time. A
+read takes the next `PAGE` members of the audience by id (never the whole audience),
+decides each (domain.sponsored.delivery_decision) and shapes their `message.new`; then one
+write transaction, if the shard's cursor is still where the read found it, takes the
+recipients' frequency-cap slots (re-checking opt-out and blocks), writes their threads in
+bulk, moves the cursor and counts `delivered` / `skipped` — all or nothing. So a crash
+repeats at most the page that did not commit, and the delivery row's unique key
+(campaign x member) makes even that harmless. Several processes run different shards at
+once; two that hold the same shard (a lease that expired) take turns on its row lock, and
+the one that finds the cursor moved reads the page again.
+
+The write is `background` work: on SQLite it lets members' writes queued for the one
+writer go first, and holds it only for its SQL (nothing is read or shaped inside it).
 """
 
 from __future__ import annotations

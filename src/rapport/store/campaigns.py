@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, bindparam, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import BigInteger, String, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -26,10 +26,7 @@ from rapport.store.tables import (
     campaign_leads,
     campaign_shards,
     campaigns,
-    conversations,
     members,
-    messages,
-    participants,
     sponsored_caps,
     sponsored_deliveries,
 )
@@ -382,46 +379,6 @@ async def claim_caps(
     return {int(r[0]) for r in rows}
 
 
-_ADD_CONVERSATION = Prepared(
-    insert(conversations).values(
-        id=bindparam("id"),
-        kind=ConversationKind.SPONSORED.value,
-        subject=bindparam("subject"),
-        created_by=bindparam("advertiser_id"),
-        created_at=bindparam("at"),
-        updated_at=bindparam("at"),
-        last_message_id=bindparam("message_id"),
-    )
-)
-_ADD_PARTICIPANT = Prepared(
-    insert(participants).values(
-        conversation_id=bindparam("id"),
-        member_id=bindparam("member_id"),
-        joined_at=bindparam("at"),
-        last_activity_at=bindparam("at"),
-        unread_count=1,
-    )
-)
-_ADD_MESSAGE = Prepared(
-    insert(messages).values(
-        id=bindparam("message_id"),
-        conversation_id=bindparam("id"),
-        sender_id=bindparam("advertiser_id"),
-        body=bindparam("body"),
-        created_at=bindparam("at"),
-    )
-)
-_ADD_DELIVERY = Prepared(
-    insert(sponsored_deliveries).values(
-        campaign_id=bindparam("campaign_id"),
-        member_id=bindparam("member_id"),
-        conversation_id=bindparam("id"),
-        message_id=bindparam("message_id"),
-        delivered_at=bindparam("at"),
-    )
-)
-
-
 @dataclass(frozen=True, slots=True)
 class NewThread:
     member_id: MemberId
@@ -429,31 +386,69 @@ class NewThread:
     message_id: int
 
 
+def _thread_rows(dialect: str) -> str:
+    """A row source `t(member_id, conversation_id, message_id)` over the `:threads` parameter,
+    JSON text `[[member, conversation, message], ...]`."""
+    if dialect == "sqlite":
+        return (
+            "(SELECT value ->> 0 AS member_id, value ->> 1 AS conversation_id, value ->> 2 AS message_id "
+            "FROM json_each(:threads)) AS t"
+        )
+    return (
+        "(SELECT CAST(value ->> 0 AS bigint) AS member_id, CAST(value ->> 1 AS bigint) AS conversation_id, "
+        "CAST(value ->> 2 AS bigint) AS message_id FROM jsonb_array_elements(CAST(:threads AS jsonb))) AS t"
+    )
+
+
+_THREAD_INSERTS = (
+    "INSERT INTO conversations (id, kind, subject, created_by, created_at, updated_at, last_message_id) "
+    f"SELECT conversation_id, '{ConversationKind.SPONSORED.value}', :subject, :advertiser_id, :at, :at, message_id "
+    "FROM {rows}",
+    "INSERT INTO participants (conversation_id, member_id, joined_at, last_activity_at, unread_count) "
+    "SELECT conversation_id, member_id, :at, :at, 1 FROM {rows}",
+    "INSERT INTO messages (id, conversation_id, sender_id, body, created_at) "
+    "SELECT message_id, conversation_id, :advertiser_id, :body, :at FROM {rows}",
+    "INSERT INTO sponsored_deliveries (campaign_id, member_id, conversation_id, message_id, delivered_at) "
+    "SELECT :campaign_id, member_id, conversation_id, message_id, :at FROM {rows}",
+)
+_TYPES = {
+    "threads": String(),
+    "subject": String(),
+    "body": String(),
+    "advertiser_id": BigInteger(),
+    "campaign_id": BigInteger(),
+    "at": UTCDateTime(),
+}
+
+
+def _thread_insert(sql: str, dialect: str) -> Prepared:
+    sql = sql.format(rows=_thread_rows(dialect))
+    types: dict[str, Any] = {n: t for n, t in _TYPES.items() if f":{n}" in sql}
+    return Prepared(text(sql).bindparams(*(bindparam(n, type_=t) for n, t in types.items())))
+
+
+_ADD_THREADS = {dialect: tuple(_thread_insert(sql, dialect) for sql in _THREAD_INSERTS) for dialect in DIALECTS}
+
+
 async def add_threads(
     conn: AsyncConnection, *, campaign: CampaignRow, threads: Sequence[NewThread], at: datetime
 ) -> None:
     """One sponsored conversation per recipient: the conversation, its one participant (the
     recipient; the advertiser is none, so they can never see a read or a delivery), the
-    message and the delivery row, each table in one executemany."""
+    message and the delivery row; each table in one INSERT ... SELECT over all the threads
+    (one JSON parameter), so no row is built in Python."""
     if not threads:
         return
-    rows = [
-        {
-            "id": t.conversation_id,
-            "message_id": t.message_id,
-            "member_id": t.member_id,
-            "campaign_id": campaign.id,
-            "advertiser_id": campaign.advertiser_id,
-            "subject": campaign.subject,
-            "body": campaign.body,
-            "at": at,
-        }
-        for t in threads
-    ]
-    await _ADD_CONVERSATION.many(conn, rows)
-    await _ADD_PARTICIPANT.many(conn, rows)
-    await _ADD_MESSAGE.many(conn, rows)
-    await _ADD_DELIVERY.many(conn, rows)
+    params = {
+        "threads": orjson.dumps([[t.member_id, t.conversation_id, t.message_id] for t in threads]).decode(),
+        "subject": campaign.subject,
+        "body": campaign.body,
+        "advertiser_id": campaign.advertiser_id,
+        "campaign_id": campaign.id,
+        "at": at,
+    }
+    for statement in _ADD_THREADS[conn.dialect.name]:
+        await statement.execute(conn, **params)
 
 
 async def advance_shard(
