@@ -15,7 +15,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from rapport.bus import RESYNC, Bus, Subscription
+from rapport.bus import RESYNC, Batch, Bus, Subscription
 from rapport.bus.base import QUEUE_LIMIT, RESET
 from rapport.bus.memory import MemoryBus
 from rapport.bus.redis import RedisBus
@@ -115,6 +115,54 @@ async def test_nothing_arrives_after_unsubscribing(bus: Bus, member_ids: Callabl
     assert leaving.get_nowait() is None
 
 
+def one(member_id: int, seq: int) -> Batch:
+    return Batch(orjson.dumps({"type": "message.new"}), [(member_id, seq)])
+
+
+async def test_a_batch_gives_each_member_its_own_seq_and_nobody_else_anything(
+    bus: Bus, member_ids: Callable[[], int]
+) -> None:
+    """One body for many members (a group chat message): small batches and big ones (which
+    Redis sends as one message every process hears), in order with single frames."""
+    members = [member_ids() for _ in range(12)]
+    outsider = member_ids()
+    listening = members[:3]
+    async with (
+        bus.subscribe(listening[0]) as a,
+        bus.subscribe(listening[1]) as b1,
+        bus.subscribe(listening[1]) as b2,
+        bus.subscribe(listening[2]) as c,
+        bus.subscribe(outsider) as x,
+    ):
+        await settle(bus, *listening, outsider)
+        shown = orjson.dumps({"type": "message.new", "text": "hi, all"})
+        big = Batch(shown, [(m, 40 + i) for i, m in enumerate(members)])
+        small = Batch(shown, [(listening[0], 99), (listening[2], 7)])
+        live = Batch(orjson.dumps({"type": "typing"}), [(m, None) for m in members])
+        await bus.publish([(listening[0], frame(1))])
+        await bus.publish_batches([big, small, live])
+        await bus.publish([(listening[0], frame(100))])
+        typing = b'{"seq":null,"type":"typing"}'
+        assert await receive(a, 5) == [
+            frame(1),
+            b'{"seq":40,"type":"message.new","text":"hi, all"}',
+            b'{"seq":99,"type":"message.new","text":"hi, all"}',
+            typing,
+            frame(100),
+        ]
+        for sub in (b1, b2):
+            assert await receive(sub, 2) == [b'{"seq":41,"type":"message.new","text":"hi, all"}', typing]
+        assert await receive(c, 3) == [
+            b'{"seq":42,"type":"message.new","text":"hi, all"}',
+            b'{"seq":7,"type":"message.new","text":"hi, all"}',
+            typing,
+        ]
+        await bus.publish([(outsider, frame(5))])  # ordered: anything misrouted would come first
+        assert await receive(x) == [frame(5)]
+        for sub in (a, b1, b2, c, x):
+            assert sub.get_nowait() is None
+
+
 async def test_reserved_batches_leave_in_reservation_order(bus: Bus, member_ids: Callable[[], int]) -> None:
     """A batch handed over before an earlier reservation waits for it; a reservation handed
     back empty (its transaction rolled back) lets the later ones go."""
@@ -122,13 +170,13 @@ async def test_reserved_batches_leave_in_reservation_order(bus: Bus, member_ids:
     async with bus.subscribe(alice) as sub:
         await settle(bus, alice)
         first, second, third = bus.reserve(), bus.reserve(), bus.reserve()
-        await bus.publish_reserved(third, [(alice, frame(2))])
-        await bus.publish_reserved(second, [(alice, frame(1))])
+        await bus.publish_reserved(third, [one(alice, 2)])
+        await bus.publish_reserved(second, [one(alice, 1)])
         await asyncio.sleep(0.05)
         assert sub.get_nowait() is None  # both wait for the first
         await bus.publish_reserved(first, ())  # rolled back: nothing of its own
         assert await receive(sub, 2) == [frame(1), frame(2)]
-        await bus.publish_reserved(bus.reserve(), [(alice, frame(3))])
+        await bus.publish_reserved(bus.reserve(), [one(alice, 3)])
         assert await receive(sub) == [frame(3)]
 
 
@@ -247,8 +295,11 @@ async def test_the_redis_bus_reconnects_and_tells_subscribers_to_resync(
             # Re-subscribed to every member with a local subscription; live frames flow again.
             await settle(bus, alice, bob)
             await bus.publish([(alice, frame(2)), (bob, frame(2))])
+            # The channel that big batches use is heard again too.
+            crowd = [(alice, 3), (bob, 3), *((member_ids(), 3) for _ in range(10))]
+            await bus.publish_batches([Batch(orjson.dumps({"type": "message.new"}), crowd)])
             for sub in (a1, a2, b):
-                assert await receive(sub) == [frame(2)]
+                assert await receive(sub, 2) == [frame(2), frame(3)]
                 assert sub.get_nowait() is None
     finally:
         await bus.close()

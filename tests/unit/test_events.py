@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from rapport.domain.events import Event, EventType
+from rapport.domain.events import Event, EventType, frame
 from rapport.domain.model import MemberId
 
 
@@ -21,3 +23,10 @@ def test_event_payload_defaults_to_empty() -> None:
     event = Event(EventType.MESSAGE_NEW, (MemberId(1), MemberId(2)))
     assert event.payload == {}
     assert event.recipients == (1, 2)
+
+
+def test_a_frame_is_the_body_with_its_seq_first() -> None:
+    body = b'{"type":"message.new","text":"a, b"}'
+    assert frame(7, body) == b'{"seq":7,"type":"message.new","text":"a, b"}'
+    assert json.loads(frame(None, body)) == {"seq": None, "type": "message.new", "text": "a, b"}
+    assert frame(3, b"{}") == b'{"seq":3}'

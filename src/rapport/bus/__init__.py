@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.bus.base import RESYNC, Bus, Subscription
+from rapport.bus.base import RESYNC, Batch, Bus, Subscription
 
 
 def create_bus(redis_url: str | None, *, namespace: str = "rapport") -> Bus:
@@ -16,4 +16,4 @@ def create_bus(redis_url: str | None, *, namespace: str = "rapport") -> Bus:
     return MemoryBus()
 
 
-__all__ = ["RESYNC", "Bus", "Subscription", "create_bus"]
+__all__ = ["RESYNC", "Batch", "Bus", "Subscription", "create_bus"]

@@ -5,6 +5,10 @@ local subscription of that member (one per connected device). A bus that may hav
 frames (a broker outage, a subscriber too slow to keep up) delivers RESYNC instead, and
 the subscriber catches up from the stored event log: the log, not the bus, is the truth.
 
+A stored event usually goes to many members at once (a message to a group chat: one body,
+51 numbers), so the bus also carries a `Batch`: the body once, with each member's seq. A
+process builds a member's frame only when it holds a socket of that member.
+
 Besides frames for members, a bus carries control messages for every process (a session
 revoked, a member's cached facts to forget). A bus that may have lost some delivers
 `{"type": "reset"}` to its control handlers instead, so they drop what they cached.
@@ -16,11 +20,14 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+
+from rapport.domain.events import frame
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,19 @@ QUEUE_BYTES = 1024 * 1024
 ControlHandler = Callable[[dict[str, Any]], None]
 RESET: Final = {"type": "reset"}
 """Control message a bus gives its handlers when control messages may have been lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One encoded event (without its seq) for several members, each with its own seq
+    (None: a live-only event)."""
+
+    body: bytes
+    to: Sequence[tuple[int, int | None]]
+
+    def frames(self) -> list[tuple[int, bytes]]:
+        """(member_id, frame) for each recipient."""
+        return [(member_id, frame(seq, self.body)) for member_id, seq in self.to]
 
 
 class Subscription:
@@ -130,6 +150,16 @@ class LocalHub:
         for sub in self._subs.get(member_id, ()):
             sub.deliver(frame)
 
+    def deliver_batch(self, batch: Batch) -> None:
+        """Each recipient with a local subscription gets its frame (built only for them)."""
+        subs_of = self._subs
+        for member_id, seq in batch.to:
+            subs = subs_of.get(member_id)
+            if subs:
+                spliced = frame(seq, batch.body)
+                for sub in subs:
+                    sub.deliver(spliced)
+
     def resync_all(self) -> None:
         for subs in self._subs.values():
             for sub in subs:
@@ -163,13 +193,13 @@ class PublishOrder:
     def __init__(self) -> None:
         self._taken = 0
         self._next = 1
-        self._held: dict[int, list[tuple[int, bytes]]] = {}
+        self._held: dict[int, list[Batch]] = {}
 
     def take(self) -> int:
         self._taken += 1
         return self._taken
 
-    def ready(self, ticket: int, items: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    def ready(self, ticket: int, items: list[Batch]) -> list[Batch]:
         """Hand over `ticket`'s batch; returns what may be published now, in order."""
         self._held[ticket] = items
         if ticket != self._next and len(self._held) <= self.HOLD_LIMIT:
@@ -177,7 +207,7 @@ class PublishOrder:
         if ticket != self._next:
             log.warning("%d event batches held for an earlier one: publishing out of order", len(self._held))
             self._next = min(self._held)
-        due: list[tuple[int, bytes]] = []
+        due: list[Batch] = []
         while (batch := self._held.pop(self._next, None)) is not None:
             due.extend(batch)
             self._next += 1
@@ -228,12 +258,16 @@ class Bus(ABC):
         """A place in the publish order, taken as soon as a batch's events are numbered."""
         return self.order.take()
 
-    async def publish_reserved(self, ticket: int, items: Iterable[tuple[int, bytes]]) -> None:
-        """Publish `items` in `ticket`'s place (nothing, after a rollback): after every batch
+    async def publish_batches(self, batches: Sequence[Batch]) -> None:
+        """Send each batch's frames to its members' subscriptions, in every process, in order."""
+        await self.publish(item for batch in batches for item in batch.frames())
+
+    async def publish_reserved(self, ticket: int, batches: Iterable[Batch]) -> None:
+        """Publish `batches` in `ticket`'s place (nothing, after a rollback): after every batch
         reserved earlier, which this call may publish too."""
-        due = self.order.ready(ticket, list(items))
+        due = self.order.ready(ticket, list(batches))
         if due:
-            await self.publish(due)
+            await self.publish_batches(due)
 
     async def _on_first_subscription(self, member_id: int) -> None:  # noqa: B027
         """A backend hook: start listening for this member."""

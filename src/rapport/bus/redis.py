@@ -5,6 +5,13 @@ with a device connected to it. Redis pub/sub forgets what it could not deliver, 
 any loss of the connection the process reconnects with backoff, subscribes again and
 tells every local subscriber to RESYNC from the stored log: clients miss nothing stored;
 only live-only events (typing) sent during the outage are lost, as they may be.
+
+A batch for many members (a message to a group chat) goes out as one message on a channel
+every process hears, instead of one per member: one PUBLISH, and each process parses it
+once and builds frames only for the members it holds sockets of. Small batches still go to
+member channels, so a 1:1 message reaches only the processes that want it. One process
+publishes in order, over one pipeline at a time, and one connection hears both kinds of
+channel, so a member's frames keep their order.
 """
 
 from __future__ import annotations
@@ -12,16 +19,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from rapport.bus.base import RESET, Bus
+from rapport.bus.base import RESET, Batch, Bus
 
 log = logging.getLogger(__name__)
+
+
+FANOUT = 8
+"""Recipients from which a batch travels as one message on the shared channel."""
+
+
+def pack(batch: Batch) -> bytes:
+    """A batch as one message: its recipients as JSON, a newline, the body (JSON has no raw newline)."""
+    return orjson.dumps(batch.to) + b"\n" + batch.body
+
+
+def unpack(data: bytes) -> Batch:
+    head, _, body = data.partition(b"\n")
+    return Batch(body, [(int(member_id), seq) for member_id, seq in orjson.loads(head)])
 
 
 class RedisBus(Bus):
@@ -33,6 +54,7 @@ class RedisBus(Bus):
         self.prefix = f"{namespace}:member:"
         self.heartbeat = f"{namespace}:heartbeat"
         self.control = f"{namespace}:control"
+        self.batches = f"{namespace}:batch"
         self.max_backoff = max_backoff
         self._publisher: aioredis.Redis | None = None
         self._pubsub: Any = None
@@ -40,7 +62,7 @@ class RedisBus(Bus):
         self._connected = asyncio.Event()
         self._lock = asyncio.Lock()
         self._publishing = asyncio.Lock()
-        self._outbox: list[tuple[int, bytes]] = []
+        self._outbox: list[tuple[str, bytes]] = []
 
     def channel(self, member_id: int) -> str:
         return f"{self.prefix}{member_id}"
@@ -63,24 +85,35 @@ class RedisBus(Bus):
             await self._publisher.aclose()
 
     async def publish(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Frames leave in the order of the calls: calls made while a pipeline is out join
+        await self._send([(self.channel(member_id), frame) for member_id, frame in items])
+
+    async def publish_batches(self, batches: Sequence[Batch]) -> None:
+        messages: list[tuple[str, bytes]] = []
+        for batch in batches:
+            if len(batch.to) >= FANOUT:
+                messages.append((self.batches, pack(batch)))
+            else:
+                messages.extend((self.channel(member_id), frame) for member_id, frame in batch.frames())
+        await self._send(messages)
+
+    async def _send(self, messages: list[tuple[str, bytes]]) -> None:
+        """Messages leave in the order of the calls: calls made while a pipeline is out join
         the next one (one round trip for them all, instead of racing on pooled connections)."""
-        batch = list(items)
-        if not batch or self._publisher is None:
+        if not messages or self._publisher is None:
             return
-        self._outbox.extend(batch)
+        self._outbox.extend(messages)
         async with self._publishing:  # FIFO: the first caller to get it sends what is queued
             if not self._outbox:
-                return  # an earlier caller sent these frames with its own
+                return  # an earlier caller sent these with its own
             queued, self._outbox = self._outbox, []
             try:
                 async with self._publisher.pipeline(transaction=False) as pipe:
-                    for member_id, frame in queued:
-                        pipe.publish(self.channel(member_id), frame)
+                    for channel, data in queued:
+                        pipe.publish(channel, data)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 # Stored events are safe in the log; subscribers elsewhere resync on reconnect.
-                log.warning("redis publish failed (%s); %d frames left to the log", exc, len(queued))
+                log.warning("redis publish failed (%s); %d messages left to the log", exc, len(queued))
 
     async def publish_control(self, message: Mapping[str, Any]) -> None:
         """Published to every process's listener, this one's included (it hears its own channel)."""
@@ -92,6 +125,14 @@ class RedisBus(Bus):
             # Other processes reset their caches when their connection comes back; a cache
             # entry lives only a short while in any case.
             log.warning("redis control publish failed (%s)", exc)
+
+    def _deliver_batch(self, data: bytes) -> None:
+        try:
+            batch = unpack(data)
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            log.warning("dropping a batch that is not one")
+            return
+        self.hub.deliver_batch(batch)
 
     async def _on_first_subscription(self, member_id: int) -> None:
         async with self._lock:
@@ -117,7 +158,7 @@ class RedisBus(Bus):
                     self._pubsub = client.pubsub(ignore_subscribe_messages=True)
                     # A heartbeat channel keeps the connection subscribed with no device.
                     await self._pubsub.subscribe(
-                        self.heartbeat, self.control, *(self.channel(m) for m in self.hub.members)
+                        self.heartbeat, self.control, self.batches, *(self.channel(m) for m in self.hub.members)
                     )
                     self._connected.set()
                 if not first:
@@ -133,6 +174,8 @@ class RedisBus(Bus):
                     name = name.decode() if isinstance(name, bytes) else name
                     if name.startswith(self.prefix):
                         self.hub.deliver(int(name[len(self.prefix) :]), message["data"])
+                    elif name == self.batches:
+                        self._deliver_batch(message["data"])
                     elif name == self.control:
                         self._dispatch_control(message["data"])
                 raise ConnectionError("redis pub/sub stream ended")

@@ -43,3 +43,12 @@ class Event:
     type: EventType
     recipients: tuple[MemberId, ...]
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def frame(seq: int | None, body: bytes) -> bytes:
+    """The wire form of an event: `seq` spliced into its encoded object (`body` starts with `{`).
+
+    A body is encoded once for all its recipients and stored without a seq; each member's
+    number is spliced in when it is sent, without parsing or re-encoding the rest."""
+    head = b'{"seq":null,' if seq is None else b'{"seq":%d,' % seq
+    return head + body[1:] if len(body) > 2 else head[:-1] + b"}"

@@ -9,7 +9,7 @@ import orjson
 
 from rapport.domain.audience import others, typing_audience
 from rapport.domain.errors import Invalid, NotFound
-from rapport.domain.events import EventType
+from rapport.domain.events import EventType, frame
 from rapport.domain.limits import TYPING_TTL
 from rapport.domain.model import ConversationId, ConversationKind, Member, MemberId
 from rapport.domain.receipts import RECEIPT_KINDS, is_receipt_shared, may_see_receipt, receipts_shown_now
@@ -20,7 +20,6 @@ from rapport.services.shapes import iso, member_json
 from rapport.services.uow import UnitOfWork, encode
 from rapport.store import conversations, members, social
 from rapport.store import messages as store
-from rapport.store.events import frame
 
 
 async def mark_read(ctx: Context, reader: Member, *, conversation_id: int, message_id: int) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rapport.bus import Batch
 from rapport.domain.events import EventType
 from rapport.domain.model import MemberId
 from rapport.services.context import Context
@@ -33,7 +34,7 @@ class UnitOfWork:
         self.now = ctx.clock.now()
         self.at = self.now.isoformat().replace("+00:00", "Z")
         self._pending: list[event_log.PendingEvent] = []
-        self._live: list[tuple[int, bytes]] = []
+        self._live: list[Batch] = []
         self._tx: AbstractAsyncContextManager[AsyncConnection] | None = None
         self.conn: AsyncConnection
         self.published: list[event_log.StoredEvent] = []
@@ -47,11 +48,11 @@ class UnitOfWork:
     def emit(self, type_: EventType, recipients: Iterable[MemberId], payload: Mapping[str, Any]) -> None:
         """Record an event for each recipient; it is numbered and stored with this transaction."""
         body = encode(type_, self.at, payload)
+        if type_.is_live_only:
+            self._live.append(Batch(body, [(member_id, None) for member_id in recipients]))
+            return
         for member_id in recipients:
-            if type_.is_live_only:
-                self._live.append((member_id, event_log.frame(None, body)))
-            else:
-                self._pending.append(event_log.PendingEvent(member_id, type_.value, body, self.now))
+            self._pending.append(event_log.PendingEvent(member_id, type_.value, body, self.now))
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
         """Run `action` once the transaction has committed (never after a rollback): e.g. remove files."""
@@ -81,10 +82,27 @@ class UnitOfWork:
                 await self.ctx.bus.publish_reserved(ticket, ())  # let later batches go
             raise
         if exc_type is None:
-            frames = [(e.member_id, e.frame) for e in self.published] + self._live
+            batches = _batches(self.published) + self._live
             if ticket is not None:
-                await self.ctx.bus.publish_reserved(ticket, frames)
-            elif frames:
-                await self.ctx.bus.publish(frames)
+                await self.ctx.bus.publish_reserved(ticket, batches)
+            elif batches:
+                await self.ctx.bus.publish_batches(batches)
             for action in self._after_commit:
                 await action()
+
+
+def _batches(stored: list[event_log.StoredEvent]) -> list[Batch]:
+    """Consecutive events sharing a body (one `emit`) as one batch, in order: each member's
+    events stay in seq order, as they were numbered in this order."""
+    batches: list[Batch] = []
+    body: bytes | None = None
+    to: list[tuple[int, int | None]] = []
+    for event in stored:
+        if event.body is not body:
+            if body is not None:
+                batches.append(Batch(body, to))
+            body, to = event.body, []
+        to.append((event.member_id, event.seq))
+    if body is not None:
+        batches.append(Batch(body, to))
+    return batches

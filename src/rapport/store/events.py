@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rapport.domain.events import frame
 from rapport.domain.model import MemberId
 from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import event_counters, events
@@ -41,14 +42,13 @@ class PendingEvent:
 class StoredEvent:
     member_id: MemberId
     seq: int
-    frame: bytes
-    """The event's JSON object with its `seq`: what goes on the wire."""
+    body: bytes
+    """The event's JSON object without `seq`, shared by every member it went to."""
 
-
-def frame(seq: int | None, body: bytes) -> bytes:
-    """Splice `seq` into an encoded event object (`body` starts with `{`)."""
-    head = b'{"seq":null,' if seq is None else b'{"seq":%d,' % seq
-    return head + body[1:] if len(body) > 2 else head[:-1] + b"}"
+    @property
+    def frame(self) -> bytes:
+        """The event's JSON object with its `seq`: what goes on the wire."""
+        return frame(self.seq, self.body)
 
 
 async def create_counter(conn: AsyncConnection, *, member_id: MemberId) -> None:
@@ -120,7 +120,7 @@ async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list
         if text is None:
             text = texts[id(item.body)] = item.body.decode()
         rows.append({"member_id": item.member_id, "seq": seq, "type": item.type, "body": text, "created_at": item.at})
-        stored.append(StoredEvent(item.member_id, seq, frame(seq, item.body)))
+        stored.append(StoredEvent(item.member_id, seq, item.body))
     await _STORE.many(conn, rows)
     return stored
 
