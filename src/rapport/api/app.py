@@ -27,6 +27,7 @@ from rapport.api.routes import notifications as notification_routes
 from rapport.api.routes import profile as profile_routes
 from rapport.api.routes import search as search_routes
 from rapport.api.security import HEADERS, SecurityHeaders, docs_page, download_origins, security_headers
+from rapport.api.send_route import SendRoute
 from rapport.api.text_guard import RefuseUnstorableText
 from rapport.api.ws import WS_PATH, websocket
 from rapport.api.ws import router as ws_router
@@ -171,10 +172,13 @@ def create_app(
 
 
 class RapportApp(FastAPI):
-    """FastAPI with the security headers outermost: around the error handlers too."""
+    """FastAPI with the security headers outermost (around the error handlers too), and the
+    send route ahead of it all (api/send_route.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack(), getattr(self.state, "security_headers", HEADERS))
+        headers: dict[str, str] = getattr(self.state, "security_headers", HEADERS)
+        encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        return SendRoute(SecurityHeaders(super().build_middleware_stack(), headers), self.state, encoded)
 
     def openapi(self) -> dict[str, Any]:
         """Every route's error answers, declared in one place (api/openapi.py)."""

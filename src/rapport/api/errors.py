@@ -64,17 +64,26 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     return allowed
 
 
+INTERNAL_ERROR = error_body("internal_error", "Something went wrong on our side.")
+
+
+def domain_error(exc: DomainError) -> tuple[int, dict[str, str], dict[str, dict[str, str]]]:
+    """A refusal's status, headers and body: for the handler below and for api.send_route."""
+    headers = {}
+    if isinstance(exc, LimitExceeded):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = "30"
+    return status_of(exc), headers, error_body(exc.code, exc.message)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> Json:
-        headers = {}
-        if isinstance(exc, LimitExceeded):
-            headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, Unauthorized):
-            headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, Unavailable):
-            headers["Retry-After"] = "30"
-        return Json(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
+    async def refused(_: Request, exc: DomainError) -> Json:
+        status, headers, body = domain_error(exc)
+        return Json(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Json:
@@ -103,4 +112,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Json:
         log.exception("unhandled error", exc_info=exc)
-        return Json(error_body("internal_error", "Something went wrong on our side."), status_code=500)
+        return Json(INTERNAL_ERROR, status_code=500)
