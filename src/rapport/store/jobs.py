@@ -25,15 +25,25 @@ RUNNING = "running"
 FAILED = "failed"
 
 
+def _add(dialect: str | None) -> Prepared:
+    """The insert of one job; with a dialect, a keyed one that skips a (kind, key) already there."""
+    statement = insert(jobs) if dialect is None else insert_or_skip(dialect, jobs, "kind", "key")
+    values: dict[str, Any] = {name: bindparam(name) for name in ("kind", "key", "payload", "run_at", "created_at")}
+    return Prepared(statement.values(state=PENDING, **values).returning(jobs.c.id))
+
+
+_ADD = _add(None)
+_ADD_KEYED = {dialect: _add(dialect) for dialect in DIALECTS}
+
+
 async def add(
     conn: AsyncConnection, *, kind: str, key: str | None, payload: str, run_at: datetime, now: datetime
 ) -> int | None:
-    """Store a job; None when a job of this kind and key is already waiting or running."""
-    values = {"kind": kind, "key": key, "payload": payload, "run_at": run_at, "state": PENDING, "created_at": now}
-    if key is None:
-        return int((await conn.execute(insert(jobs).values(values).returning(jobs.c.id))).scalar_one())
-    statement = insert_or_skip(conn, jobs, "kind", "key").values(values).returning(jobs.c.id)
-    job_id = (await conn.execute(statement)).scalar_one_or_none()
+    """Store a job; None when a job of this kind and key is already waiting or running.
+
+    Prepared: every message sent schedules its conversation's alert job here."""
+    statement = _ADD if key is None else _ADD_KEYED[conn.dialect.name]
+    job_id = await statement.scalar(conn, kind=kind, key=key, payload=payload, run_at=run_at, created_at=now)
     return None if job_id is None else int(job_id)
 
 
