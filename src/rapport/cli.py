@@ -26,6 +26,7 @@ def serve(
     """Apply pending migrations, then serve HTTP and WebSocket."""
     import uvicorn
 
+    from rapport.api.app import SERVER_OPTIONS
     from rapport.store.migrate import upgrade_sync
 
     settings = Settings.from_env()
@@ -43,10 +44,8 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",  # uvicorn's legacy "websockets" protocol is deprecated
         log_level=log_level,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+        **SERVER_OPTIONS,
     )
 
 

@@ -21,7 +21,7 @@ import uvicorn
 from tests.conftest import Member
 from websockets.asyncio.client import ClientConnection, connect
 
-from rapport.api.app import SocketsFirst, create_app
+from rapport.api.app import SERVER_OPTIONS, SocketsFirst, create_app
 from rapport.settings import Settings
 
 FRAME_TIMEOUT = 5.0
@@ -62,8 +62,8 @@ def run_server(
         log_level=log_level,
         lifespan="on",
         loop="asyncio",
-        ws="websockets-sansio",
         timeout_graceful_shutdown=3,
+        **SERVER_OPTIONS,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.api.live_server import run_server
 from tests.conftest import Api, Member, make_settings
 
 from rapport.api.app import create_app
@@ -199,3 +200,19 @@ async def test_normal_use_meets_no_limit(api: Api) -> None:
             assert r.status_code == 201
     assert (await login(api, "alice", "wrong horse")).status_code == 401
     assert (await login(api, "alice", "correct horse")).status_code == 200
+
+
+async def test_a_local_client_cannot_pick_its_address_on_a_real_server(tmp_path: Path) -> None:
+    """uvicorn itself, by default, takes X-Forwarded-For from 127.0.0.1: the server must not,
+    or any local client could spread its attempts over invented addresses."""
+    settings = make_settings(tmp_path, rate_limits={})
+    with run_server(settings) as server:
+        async with httpx.AsyncClient(base_url=server.http_url) as client:
+            for n in range(50):
+                body = {"login": f"nobody{n}", "password": "guess"}
+                r = await client.post(f"{V1}/auth/login", json=body, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+                assert r.status_code == 401, r.text
+            r = await client.post(
+                f"{V1}/auth/login", json={"login": "x", "password": "y"}, headers={"X-Forwarded-For": "198.51.100.1"}
+            )
+            limited(r)

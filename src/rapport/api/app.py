@@ -207,6 +207,17 @@ class SocketsFirst:
         await self.app(scope, receive, send)
 
 
+SERVER_OPTIONS: dict[str, Any] = {
+    # RAPPORT_TRUSTED_PROXIES alone decides whose X-Forwarded-For is read (api/client_address).
+    # uvicorn's own proxy handling would first trust it from 127.0.0.1, any local client included.
+    "proxy_headers": False,
+    "ws": "websockets-sansio",  # uvicorn's legacy "websockets" protocol is deprecated
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
+}
+"""uvicorn's options for serving the app: `rapport serve`, and the tests' live server."""
+
+
 def app_from_env() -> SocketsFirst:
     """For `uvicorn --factory`: `rapport serve` has already migrated."""
     migrate = os.environ.get("RAPPORT_MIGRATED") != "1"
