@@ -218,6 +218,11 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f"  (RSS {fmt(conns['rss_before_mb'], ' MB', 0)} -> {fmt(conns['rss_after_mb'], ' MB', 0)},"
             f" ramp {fmt(conns['ramp_seconds'], ' s', 1)}, failed {conns['failed']})"
         )
+        if conns.get("cpu_us_per_connection_s") is not None:
+            out.append(
+                f"idle ws  server CPU {fmt(conns['cpu_us_per_connection_s'], ' µs', 2)} per connection per second"
+                f" (over {fmt(conns['idle_cpu_window_s'], ' s', 0)} of holding them)"
+            )
     for where, sizes in results.get("attachments", {}).items():
         if not sizes.get("available", True):
             out.append(f"attach   {where}: not measured ({sizes.get('reason', '')})")
@@ -317,6 +322,7 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     conns = results.get("connections", {})
     check("idle WebSockets held", conns.get("connected"), 50_000, below=False, unit="")
     check("memory per connection", conns.get("kb_per_connection"), 20, below=True, unit="KB")
+    check("server CPU per idle connection per second", conns.get("cpu_us_per_connection_s"), 2, below=True, unit="µs")
     check("inbox p99", results.get("inbox", {}).get("latency", {}).get("p99"), 10, below=True, unit="ms")
     check("search p99 (Zipf vocabulary)", results.get("search", {}).get("latency", {}).get("p99"), 50, below=True,
           unit="ms")  # fmt: skip

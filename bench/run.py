@@ -72,6 +72,7 @@ QUICK: dict[str, Any] = {
     "idle_procs": 2,
     "idle_batch": 100,
     "idle_budget_s": 25.0,
+    "idle_cpu_s": 25.0,
     "attachments": {"1 MB": 10, "25 MB": 3},
     "prolific_sent": 10_000,
     "fanout_rate": 200,
@@ -102,6 +103,7 @@ FULL: dict[str, Any] = {
     "idle_procs": 8,
     "idle_batch": 250,
     "idle_budget_s": 240.0,
+    "idle_cpu_s": 45.0,
     "sponsored_send_s": 10.0,
     "attachments": {"1 MB": 40, "25 MB": 8},
 }
@@ -532,6 +534,11 @@ class Bench:
                 time.sleep(0.5)
             time.sleep(1.0)  # let the last handshakes settle before reading memory
             after = srv.rss_mb()
+            # What idle sockets cost: the server's CPU while they only stay open, over a window
+            # longer than the server's ping interval (20 s), so their keepalives are in it.
+            cpu0, t0 = srv.cpu_seconds(), time.monotonic()
+            time.sleep(c["idle_cpu_s"])
+            idle_cpu = (srv.cpu_seconds() - cpu0) / (time.monotonic() - t0)
             snapshot = dict(progress)
             held = sum(v for k, v in snapshot.items() if not k.endswith(":done"))
             series.append((round(time.monotonic() - started, 2), held, round(after, 1)))
@@ -554,6 +561,8 @@ class Bench:
             "kb_per_connection": round((after - before) * 1024 / connected, 2) if connected else None,
             "kb_per_connection_marginal": marginal_kb(series),
             "ramp_seconds": round(max(g["ramp_seconds"] for g in got), 1),
+            "idle_cpu_window_s": c["idle_cpu_s"],
+            "cpu_us_per_connection_s": round(1e6 * idle_cpu / connected, 2) if connected else None,
             "series": series,
         }
         say(report.lines({"connections": self.results["connections"]})[0])
