@@ -1,16 +1,19 @@
-"""Statements built once, for the paths every message takes.
+"""Statements built once, for the paths every message takes, run straight on the driver.
 
 Building a Core statement and finding its compiled form in SQLAlchemy's cache costs about
-100 µs a call; SQLite runs an indexed statement in under 5 µs. A send ran fifteen such
-statements, so most of its time went to building SQL that never changes. A `Prepared`
-statement is built at import and compiled once per dialect:
+100 µs a call, and running it through SQLAlchemy's async layer (a greenlet switch, a cursor
+adapter, result objects) about as much again; the database runs an indexed statement in a
+few µs. A `Prepared` statement is built at import and compiled once per dialect, and this
+is the one place that runs statements past SQLAlchemy's execution layer:
 
-- on SQLite it runs straight on the driver connection (already on the event loop's thread,
-  see `dialect`), with the column types' own converters for parameters and results, so it
-  reads and writes exactly what Core would;
-- on PostgreSQL it goes through SQLAlchemy as a prebuilt statement: asyncpg opens its
-  transaction lazily on the first statement SQLAlchemy sends, so bypassing SQLAlchemy
-  there could run a statement outside its transaction.
+- on SQLite, on the driver connection (already on the event loop's thread, see `dialect`);
+- on PostgreSQL, as an asyncpg prepared statement on the connection SQLAlchemy holds, in
+  the transaction SQLAlchemy's adapter holds on it (started here if no statement has run
+  yet, exactly as the adapter itself would), with the adapter's statement cache.
+
+Parameters and results go through the column types' own converters, so a statement reads
+and writes exactly what Core would, and errors become SQLAlchemy's (IntegrityError...).
+The transaction stays SQLAlchemy's: begin, commit and rollback are its own.
 
 Statements here take named `bindparam`s. Expanding IN lists cannot be prepared (their SQL
 changes with the list's length); `in_ids` is their fixed-SQL stand-in: the whole list is one
@@ -20,6 +23,7 @@ parameter, JSON read by `json_each` on SQLite, an array compared with `= ANY` on
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,13 +90,15 @@ def in_ids(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     return _InIds(column, bindparam(name, type_=IdList()))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Compiled:
     sql: str
     names: tuple[str, ...]
     constants: Mapping[str, Any]
     binders: Mapping[str, Convert]
-    readers: tuple[Convert | None, ...]
+    # Result converters; on PostgreSQL some depend on the type the server reports, so they are
+    # known after the first run (`_Compiled` is per dialect, and the statement's SQL is fixed).
+    readers: tuple[Convert | None, ...] | None
 
 
 class Prepared:
@@ -102,7 +108,7 @@ class Prepared:
         self.statement = statement
         columns = getattr(statement, "exported_columns", ())
         self.keys: tuple[str, ...] = tuple(c.key for c in columns)
-        self._sqlite: _Compiled | None = None
+        self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = cast(SQLCompiler, cast(ClauseElement, self.statement).compile(dialect=dialect))
@@ -119,7 +125,7 @@ class Prepared:
             if process is not None:
                 binders[name] = process
         columns = getattr(self.statement, "exported_columns", ())
-        readers = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        readers = _readers(columns, dialect, None) if dialect.name == "sqlite" else None
         return _Compiled(compiled.string, names, constants, binders, readers)
 
     async def rows(self, conn: AsyncConnection, **params: Any) -> list[tuple[Any, ...]]:
@@ -161,9 +167,10 @@ class Prepared:
             raise exc.DBAPIError.instance(compiled.sql, batch, error, sqlite3.Error) from error
 
     def _ready(self, conn: AsyncConnection) -> _Compiled:
-        compiled = self._sqlite
+        dialect = conn.dialect
+        compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._sqlite = self._compile(conn.dialect)
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
         return compiled
 
     @staticmethod
@@ -194,18 +201,68 @@ class Prepared:
 
     async def _run(self, conn: AsyncConnection, params: Mapping[str, Any]) -> tuple[list[tuple[Any, ...]], int]:
         if conn.dialect.name != "sqlite":
-            result = await conn.execute(self.statement, dict(params))
-            rows = [tuple(r) for r in result] if result.returns_rows else []
-            return rows, result.rowcount
-        if not conn.in_transaction():
-            await conn.begin()  # what Core's autobegin would do: reads stay one snapshot
-        compiled = self._ready(conn)
-        args = self._args(compiled, params)
-        try:
-            rows, count = self._driver(conn).run_now(compiled.sql, args)
-        except sqlite3.Error as error:
-            raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
-        readers = compiled.readers
+            adapter = _asyncpg_adapter(conn)
+            if adapter is None:  # a driver this module does not know: SQLAlchemy runs it
+                result = await conn.execute(self.statement, dict(params))
+                rows = [tuple(r) for r in result] if result.returns_rows else []
+                return rows, result.rowcount
+            compiled = self._ready(conn)
+            rows, count, types = await _run_asyncpg(conn, adapter, compiled, self._args(compiled, params))
+            if compiled.readers is None:
+                columns = getattr(self.statement, "exported_columns", ())
+                compiled.readers = _readers(columns, conn.dialect, types)
+        else:
+            if not conn.in_transaction():
+                await conn.begin()  # what Core's autobegin would do: reads stay one snapshot
+            compiled = self._ready(conn)
+            args = self._args(compiled, params)
+            try:
+                rows, count = self._driver(conn).run_now(compiled.sql, args)
+            except sqlite3.Error as error:
+                raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
+        readers = compiled.readers or ()
         if rows and any(readers):
             rows = [tuple(v if r is None else r(v) for r, v in zip(readers, row, strict=True)) for row in rows]
         return rows, count
+
+
+# What `_run_asyncpg` uses of SQLAlchemy's asyncpg adapter (sqlalchemy.dialects.postgresql.asyncpg).
+_ADAPTER = ("_execute_mutex", "_transaction", "_start_transaction", "_prepare", "_handle_exception")
+_ROW_COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+
+
+def _asyncpg_adapter(conn: AsyncConnection) -> Any | None:
+    """SQLAlchemy's asyncpg connection adapter under `conn`, if it has what this module uses."""
+    adapter = conn.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    return adapter if all(hasattr(adapter, name) for name in _ADAPTER) else None
+
+
+async def _run_asyncpg(
+    conn: AsyncConnection, adapter: Any, compiled: _Compiled, args: list[Any]
+) -> tuple[list[tuple[Any, ...]], int, list[int]]:
+    """One statement on asyncpg, as the adapter's cursor runs it, minus the cursor: its rows,
+    its row count and the type (oid) of each column."""
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
+        try:
+            statement, attributes = await adapter._prepare(compiled.sql, conn.dialect._invalidate_schema_cache_asof)  # type: ignore[attr-defined]
+            records = await statement.fetch(*args)
+        except Exception as error:
+            try:
+                adapter._handle_exception(error)  # raises the DB-API error for it
+            except Exception as dbapi_error:
+                dbapi = conn.dialect.loaded_dbapi
+                raise exc.DBAPIError.instance(compiled.sql, args, dbapi_error, dbapi.Error) from error
+            raise
+        found = _ROW_COUNT.match(statement.get_statusmsg() or "")
+    types = [a.type.oid for a in attributes or ()]
+    return [tuple(r) for r in records], int(found.group(1)) if found else -1, types
+
+
+def _readers(columns: Sequence[Any], dialect: Dialect, types: Sequence[int] | None) -> tuple[Convert | None, ...]:
+    """Each column's result converter; `types` are the column types the server reported, if any."""
+    return tuple(
+        c.type.dialect_impl(dialect).result_processor(dialect, types[i] if types else None)
+        for i, c in enumerate(columns)
+    )
