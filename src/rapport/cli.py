@@ -26,7 +26,7 @@ def serve(
     """Apply pending migrations, then serve HTTP and WebSocket."""
     import uvicorn
 
-    from rapport.api.app import SERVER_OPTIONS
+    from rapport.api.app import SERVER_OPTIONS, ping_options
     from rapport.store.migrate import upgrade_sync
 
     settings = Settings.from_env()
@@ -45,7 +45,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=log_level,
-        **SERVER_OPTIONS,
+        **{**SERVER_OPTIONS, **ping_options(settings.ws_ping_seconds)},
     )
 
 

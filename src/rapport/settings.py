@@ -76,6 +76,7 @@ class Settings:
     sponsored_interval_days: int = 45
     """A member gets at most one sponsored message per this many days (DESIGN §2)."""
     ws_queue_bytes: int = 1024 * 1024
+    ws_ping_seconds: float = 20.0
     """Bytes of frames a WebSocket may have waiting for a slow reader; past them the server
     closes it (4008) and the client resumes from the event log with `since`."""
 
@@ -133,6 +134,7 @@ class Settings:
             s3_prefix=(env.get("RAPPORT_S3_PREFIX") or "").strip("/"),
             sponsored_interval_days=max(0, int(env.get("RAPPORT_SPONSORED_INTERVAL_DAYS") or 45)),
             ws_queue_bytes=max(64 * 1024, int(env.get("RAPPORT_WS_QUEUE_BYTES") or 1024 * 1024)),
+            ws_ping_seconds=max(0.0, float(env.get("RAPPORT_WS_PING_SECONDS") or 20)),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -58,3 +58,17 @@ def test_attachments_go_to_s3_only_when_a_bucket_is_named_and_the_secret_is_neve
     assert (settings.s3_region, settings.s3_prefix) == ("us-east-1", "network-a")
     assert Settings.from_env({"RAPPORT_S3_REGION": "eu-west-3"}).s3_region == "eu-west-3"
     assert "very-secret" not in repr(settings)
+
+
+def test_websocket_pings_every_twenty_seconds_unless_told() -> None:
+    from rapport.api.app import ping_options
+
+    assert Settings.from_env({}).ws_ping_seconds == 20
+    assert ping_options(Settings.from_env({"RAPPORT_WS_PING_SECONDS": "45"}).ws_ping_seconds) == {
+        "ws_ping_interval": 45,
+        "ws_ping_timeout": 45,
+    }
+    assert ping_options(Settings.from_env({"RAPPORT_WS_PING_SECONDS": "0"}).ws_ping_seconds) == {
+        "ws_ping_interval": None,
+        "ws_ping_timeout": None,
+    }
