@@ -451,6 +451,28 @@ async def add_threads(
         await statement.execute(conn, **params)
 
 
+_MOVE_SHARD = Prepared(
+    update(campaign_shards)
+    .where(campaign_shards.c.campaign_id == bindparam("of_campaign"), campaign_shards.c.shard == bindparam("of_shard"))
+    .values(next_id=bindparam("to_id"), done=bindparam("finished"))
+)
+_COUNT_PAGE = Prepared(
+    update(campaigns)
+    .where(campaigns.c.id == bindparam("of_campaign"))
+    .values(
+        delivered=campaigns.c.delivered + bindparam("more_delivered"),
+        skipped=campaigns.c.skipped + bindparam("more_skipped"),
+        shards_pending=campaigns.c.shards_pending - bindparam("shards_finished"),
+    )
+    .returning(campaigns.c.shards_pending)
+)
+_FINISH = Prepared(
+    update(campaigns)
+    .where(campaigns.c.id == bindparam("of_campaign"))
+    .values(state=CampaignState.SENT.value, finished_at=bindparam("at"))
+)
+
+
 async def advance_shard(
     conn: AsyncConnection,
     *,
@@ -464,28 +486,17 @@ async def advance_shard(
 ) -> CampaignState:
     """Move the shard past the page just delivered and count it; the last shard to finish
     marks the campaign sent. Returns the campaign's state after this page."""
-    await conn.execute(
-        update(campaign_shards)
-        .where(campaign_shards.c.campaign_id == campaign_id, campaign_shards.c.shard == shard)
-        .values(next_id=next_id, done=done)
+    # (Parameters are not named after the columns they set: Core reserves those names.)
+    await _MOVE_SHARD.execute(conn, of_campaign=campaign_id, of_shard=shard, to_id=next_id, finished=done)
+    pending = await _COUNT_PAGE.scalar(
+        conn,
+        of_campaign=campaign_id,
+        more_delivered=delivered,
+        more_skipped=skipped,
+        shards_finished=1 if done else 0,
     )
-    values: dict[Any, Any] = {
-        campaigns.c.delivered: campaigns.c.delivered + delivered,
-        campaigns.c.skipped: campaigns.c.skipped + skipped,
-    }
-    if done:
-        values[campaigns.c.shards_pending] = campaigns.c.shards_pending - 1
-    pending = (
-        await conn.execute(
-            update(campaigns).where(campaigns.c.id == campaign_id).values(values).returning(campaigns.c.shards_pending)
-        )
-    ).scalar_one()
     if done and pending == 0:
-        await conn.execute(
-            update(campaigns)
-            .where(campaigns.c.id == campaign_id)
-            .values(state=CampaignState.SENT.value, finished_at=at)
-        )
+        await _FINISH.execute(conn, of_campaign=campaign_id, at=at)
         return CampaignState.SENT
     return CampaignState.SENDING
 

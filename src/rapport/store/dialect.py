@@ -40,6 +40,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from rapport.store.prepared import Prepared
+
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 BUSY_TIMEOUT_MS = 30_000
 
@@ -333,6 +335,10 @@ def ascii_lower(conn: AsyncConnection, value: ColumnElement[str]) -> ColumnEleme
     return func.translate(trimmed, _UPPER, _UPPER.lower())
 
 
+_TOP_IDS: dict[str, Prepared] = {}
+"""Per table, its largest id as a prepared statement (bulk inserts reserve ids every page)."""
+
+
 async def reserve_ids(conn: AsyncConnection, table: Table, count: int) -> list[int]:
     """`count` fresh primary keys for rows about to be inserted in bulk, known before the insert
     so that rows pointing at each other go in with one executemany per table.
@@ -343,7 +349,10 @@ async def reserve_ids(conn: AsyncConnection, table: Table, count: int) -> list[i
     if count <= 0:
         return []
     if conn.dialect.name == "sqlite":
-        top = int(await conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+        top_id = _TOP_IDS.get(table.name)
+        if top_id is None:
+            top_id = _TOP_IDS[table.name] = Prepared(select(func.coalesce(func.max(table.c.id), 0)))
+        top = int(await top_id.scalar(conn) or 0)
         return list(range(top + 1, top + 1 + count))
     rows = await conn.execute(
         text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
