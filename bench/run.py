@@ -732,7 +732,8 @@ NOTES = [
     " the GET until its last byte. S3 is a SeaweedFS (`weed server -s3`) on the same machine, reached over loopback;"
     " memory is the server's RSS sampled every 10 ms while the files of that size were uploaded.",
     "Sponsored delivery: one campaign to every member (empty audience), launched over HTTP and delivered by the"
-    " server's own job runner in pages of 100 members; recipients per second count delivered and skipped members"
+    " server's own job runner in pages of 50 members (each read, then written as background work that lets the"
+    " sends' writes go first); recipients per second count delivered and skipped members"
     " from the launch until the campaign reads `sent` (polled every 0.25 s). Member sends run closed-loop meanwhile"
     " (their latency is shown; `overlapped_delivery` says whether the campaign was still sending when they ended).",
     "The data set is written directly into the database with the app's own JSON shaping, one transaction, large"

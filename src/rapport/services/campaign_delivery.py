@@ -50,9 +50,9 @@ KIND = "campaign_delivery"
 SHARD_SPAN = 25_000
 """Member ids per shard: a 100,000-member network is four jobs that processes can share."""
 PAGE = 50
-"""Members per write transaction: about 10 ms of CPU. A page runs without yielding (SQLite
-statements run inline), so a member's send arriving meanwhile waits for it: small pages keep
-sends quick while a campaign goes out, at a small cost in fixed work per page."""
+"""Members per page. A page's read and its write each run without yielding (SQLite statements
+run inline), a few ms of CPU apiece; about half of that is fixed per page, so smaller pages
+would cost more CPU per recipient for shorter pauses."""
 SLICE_SECONDS = 5.0
 """A job delivers pages for this long, then reschedules itself: well inside its lease."""
 
