@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WS_PATH = "/api/v1/ws"
 AUTH_TIMEOUT = 10.0
 RECENT_LIMIT = 5_000
+_MESSAGE_NEW = EventType.MESSAGE_NEW.value  # an enum's .value is a property: read once, not per frame
 TOO_SLOW = 4008
 """Close code: the socket fell too far behind (RAPPORT_WS_QUEUE_BYTES); reconnect with `since`."""
 
@@ -81,7 +82,7 @@ class Connection:
 
     def remember(self, seq: int, type_: str, frame: bytes) -> None:
         """Keep message.new events from others until the device acknowledges them."""
-        if type_ != EventType.MESSAGE_NEW.value:
+        if type_ != _MESSAGE_NEW:
             return
         event = orjson.loads(frame)
         message = event["message"]
