@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.events import frame
@@ -125,19 +125,24 @@ async def append(conn: AsyncConnection, pending: Sequence[PendingEvent]) -> list
     return stored
 
 
+_SINCE = Prepared(
+    select(events.c.seq, events.c.type, events.c.body)
+    .where(events.c.member_id == bindparam("member_id"), events.c.seq > bindparam("since"))
+    .order_by(events.c.seq)
+    .limit(bindparam("limit", type_=Integer()))
+)
+_LAST_SEQ = Prepared(select(event_counters.c.last_seq).where(event_counters.c.member_id == bindparam("member_id")))
+
+
 async def list_since(
     conn: AsyncConnection, *, member_id: MemberId, since: int, limit: int
 ) -> list[tuple[int, str, bytes]]:
-    """Stored events after `since`, oldest first, as (seq, type, frame)."""
-    result = await conn.execute(
-        select(events.c.seq, events.c.type, events.c.body)
-        .where(events.c.member_id == member_id, events.c.seq > since)
-        .order_by(events.c.seq)
-        .limit(limit)
-    )
-    return [(seq, type_, frame(seq, body.encode())) for seq, type_, body in result]
+    """Stored events after `since`, oldest first, as (seq, type, frame). Every socket that
+    connects or resumes reads here (and `last_seq`): prepared, not built per call."""
+    rows = await _SINCE.rows(conn, member_id=member_id, since=since, limit=limit)
+    return [(seq, type_, frame(seq, body.encode())) for seq, type_, body in rows]
 
 
 async def last_seq(conn: AsyncConnection, *, member_id: MemberId) -> int:
-    value = await conn.scalar(select(event_counters.c.last_seq).where(event_counters.c.member_id == member_id))
+    value = await _LAST_SEQ.scalar(conn, member_id=member_id)
     return int(value or 0)
