@@ -271,6 +271,12 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             f" {fanout['arrivals']:,} of {fanout['expected_arrivals']:,} arrivals"
             f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
             f"  (skipped {fanout['skipped']}, errors {fanout['errors']})"
+            + (
+                f"; server CPU {fanout['server_cpu_ms_per_message']} ms per message,"
+                f" {fanout['server_cpu_us_per_frame']} µs per frame"
+                if "server_cpu_ms_per_message" in fanout
+                else ""
+            )
         )
     group = results.get("group_members")
     if group:

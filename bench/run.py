@@ -346,9 +346,10 @@ class Bench:
             self.results["delivery"] = {"rates": rates}
             say(report.lines({"delivery": {"rates": [r]}})[0])
 
-    def group_fanout(self, data: dataset.Dataset) -> None:
+    def group_fanout(self, srv: server.Server, data: dataset.Dataset) -> None:
         """Messages to a 51-person group chat at a fixed rate: each reaches every participant's
-        socket (the sender's too), timed from its due time."""
+        socket (the sender's too), timed from its due time; and the server's CPU per message
+        over the sending window (steadier than latency on a shared machine)."""
         c = self.cfg
         tokens = data.group_chat_tokens
         if data.group_chat_id is None or not tokens:
@@ -364,7 +365,11 @@ class Bench:
                  "duration": c["delivery_s"], "senders": [(data.group_chat_id, t) for t in senders[i::c["clients"]]],
                  "max_in_flight": 64}
             )  # fmt: skip
-        got = self.jobs(jobs)
+        sending_ends = start_at + int((c["delivery_s"] + 0.5) * 1e9)
+        with ThreadPoolExecutor(1) as pool:
+            window = pool.submit(_cpu_between, srv, start_at, sending_ends)
+            got = self.jobs(jobs)
+            cpu = window.result()
         recv, sent = got[0], got[1:]
         latencies = recv["latencies_ms"]
         accepted = len(merge(sent))
@@ -380,6 +385,8 @@ class Bench:
             "skipped": sum(s["skipped"] for s in sent),
             "errors": sum(s["errors"] for s in sent),
             "statuses": add_counts(sent, "statuses"),
+            "server_cpu_ms_per_message": round(1000 * cpu / max(1, accepted), 2),
+            "server_cpu_us_per_frame": round(1e6 * cpu / max(1, accepted * recv["connected"]), 1),
         }
         for line in report.lines({"group_fanout": self.results["group_fanout"]}):
             say(line)
@@ -667,7 +674,7 @@ class Bench:
             if run("live"):
                 self.live(data)
             if run("fanout"):
-                self.group_fanout(data)
+                self.group_fanout(srv, data)
             if run("inbox"):
                 self.inbox_and_search(data)
             if run("insight"):
@@ -751,6 +758,14 @@ def marginal_kb(series: list[tuple[float, int, float]]) -> float | None:
     if mid is None or end[1] - mid[1] < max(10, end[1] // 10):
         return None
     return round((end[2] - mid[2]) * 1024 / (end[1] - mid[1]), 2)
+
+
+def _cpu_between(srv: server.Server, start_ns: int, end_ns: int) -> float:
+    """The server's CPU seconds between two monotonic times (waits for both)."""
+    time.sleep(max(0.0, (start_ns - now_ns()) / 1e9))
+    before = srv.cpu_seconds()
+    time.sleep(max(0.0, (end_ns - now_ns()) / 1e9))
+    return srv.cpu_seconds() - before
 
 
 def _when(iso: str) -> datetime:
