@@ -1,21 +1,25 @@
 """Full-text search over the messages a member can still see, on SQLite (FTS5) and PostgreSQL (tsvector).
 
-Both stores index message bodies inside the writing transaction: SQLite through triggers on
-an FTS5 table that also holds each message's conversation (0002, 0003), so a search names the
-searcher's conversations inside the index query; PostgreSQL through a stored generated column
-`search_vector` (`to_tsvector('simple', body)`) with a GIN index (i19_search_vector), so a
-search never parses a body again to filter or rank it. Words reach the engines only as quoted
-terms, never as query syntax.
+Both stores index message bodies inside the writing transaction. SQLite through triggers on an
+FTS5 table whose second column says whose a message is (0003, i19_search_scope): `m<member>`
+for both members of a 1:1 thread, `c<conversation>` for the others, so a search names the
+searcher and their other conversations inside the index query and ranks only their own
+matches. PostgreSQL through a stored generated column `search_vector`
+(`to_tsvector('simple', body)`) with a GIN index (i19_search_vector), so a search never parses a
+body again to filter or rank it. Words reach the engines only as quoted terms, never as query
+syntax. On both, the join on `participants` decides what may be seen; the index only narrows.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, MessageId
+from rapport.store.prepared import Prepared
 from rapport.store.tables import members, messages, participants
 
 _VISIBLE = """
@@ -29,28 +33,38 @@ _WITH_MEMBER = (
 
 
 CONVERSATIONS_IN_QUERY = 1_000
-"""Up to this many conversations, a search names them in the full-text query, so the index
-itself keeps only the searcher's messages (ranking every match in the network made a search
-at 1M messages take seconds). Beyond, the join alone keeps them."""
+"""Fewer than this many conversations indexed by conversation (group chats, multi-person,
+InMail, sponsored), a search names them in the full-text query beside the searcher's own
+token, so the index itself keeps only the searcher's messages (ranking every match in the
+network made a search at 1M messages take seconds). From this many, the join alone keeps them."""
 
 
-def _fts5_query(words: Sequence[str], conversations: Sequence[int] = ()) -> str:
-    """Each word a quoted prefix term on the body: `"word"*`, ANDed; then, when given, one
-    of the conversations. Words hold no quotes; conversation tokens are digits."""
+def _fts5_query(words: Sequence[str], viewer_id: int, conversations: Sequence[int] | None) -> str:
+    """Each word a quoted prefix term on the body: `"word"*`, ANDed; then, unless
+    `conversations` is None, the viewer's 1:1 threads (`m<viewer>`) or one of these
+    conversations. Words hold no quotes; the other tokens are digits."""
     query = "body : (" + " ".join(f'"{w}"*' for w in words) + ")"
-    if conversations and len(conversations) <= CONVERSATIONS_IN_QUERY:
-        query += " AND conv : (" + " OR ".join(f'"c{c}"' for c in conversations) + ")"
+    if conversations is not None:
+        query += " AND conv : (" + " OR ".join([f'"m{viewer_id}"', *(f'"c{c}"' for c in conversations)]) + ")"
     return query
 
 
-async def _own_conversations(conn: AsyncConnection, *, viewer_id: int, conversation_id: int | None) -> list[int]:
-    """The conversations the viewer can still search (the caller checked `conversation_id`)."""
-    stmt = select(participants.c.conversation_id).where(
-        participants.c.member_id == viewer_id, participants.c.hidden.is_(False)
+async def _named_conversations(
+    conn: AsyncConnection, *, viewer_id: int, conversation_id: int | None
+) -> list[int] | None:
+    """The conversations the viewer can still search that the index knows by conversation,
+    not by member; None when they are too many to name (the caller checked `conversation_id`)."""
+    sql = (
+        "SELECT p.conversation_id FROM participants p"
+        " LEFT JOIN search_scopes s ON s.conversation_id = p.conversation_id"
+        " WHERE p.member_id = :viewer AND p.hidden = 0 AND (s.scope IS NULL OR s.scope LIKE 'c%')"
     )
+    params: dict[str, object] = {"viewer": viewer_id, "limit": CONVERSATIONS_IN_QUERY}
     if conversation_id is not None:
-        stmt = stmt.where(participants.c.conversation_id == conversation_id)
-    return list((await conn.execute(stmt)).scalars())
+        sql += " AND p.conversation_id = :conversation_id"
+        params["conversation_id"] = conversation_id
+    found = list((await conn.execute(text(sql + " LIMIT :limit"), params)).scalars())
+    return found if len(found) < CONVERSATIONS_IN_QUERY else None
 
 
 def _tsquery(lexemes: Sequence[str]) -> str:
@@ -81,16 +95,16 @@ async def messages_matching(
     if conn.dialect.name == "sqlite":
         if not words:
             return []
-        conversations = await _own_conversations(conn, viewer_id=viewer_id, conversation_id=conversation_id)
-        if not conversations:
-            return []
-        params["match"] = _fts5_query(words, conversations)
+        named = await _named_conversations(conn, viewer_id=viewer_id, conversation_id=conversation_id)
+        params["match"] = _fts5_query(words, viewer_id, named)
+        # Ranked by the body alone (weight 0 for the `conv` column): which token placed a
+        # message in the searcher's scope says nothing about how well it matches.
         sql = (
             "SELECT m.id, m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid"
             + _VISIBLE.format(not_deleted="m.deleted = 0", not_hidden="p.hidden = 0")
             + " AND messages_fts MATCH :match"
             + filters
-            + " ORDER BY bm25(messages_fts), m.id DESC LIMIT :limit"
+            + " ORDER BY bm25(messages_fts, 1.0, 0.0), m.id DESC LIMIT :limit"
         )
     else:
         # Cut the query into words with the same parser that indexed the bodies.
@@ -116,19 +130,15 @@ async def messages_matching(
     return [(MessageId(mid), ConversationId(cid)) for mid, cid in rows]
 
 
-async def conversations_with_names(
-    conn: AsyncConnection,
-    *,
-    viewer_id: int,
-    words: Sequence[str],
-    conversation_id: int | None,
-    with_id: int | None,
-    limit: int,
-) -> list[tuple[ConversationId, MessageId]]:
-    """The viewer's conversations where another participant's name or handle holds every word,
-    newest first, each with its newest message the viewer can still see."""
-    if not words:
-        return []
+def _escape_like(word: str) -> str:
+    """`%word%` for LIKE … ESCAPE '/', the word's own `%`, `_` and `/` taken literally."""
+    return "%" + word.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+@functools.cache
+def _names_query(words: int, in_conversation: bool, with_member: bool) -> Prepared:
+    """The statement of `conversations_with_names` for this many words and these filters,
+    built and compiled once (building it per search cost about 1 ms, ten times its run)."""
     me, other = participants.alias("me"), participants.alias("other")
     name, handle = func.lower(members.c.name), func.lower(members.c.handle)
     newest = (
@@ -146,22 +156,48 @@ async def conversations_with_names(
         .join(other, and_(other.c.conversation_id == me.c.conversation_id, other.c.member_id != me.c.member_id))
         .join(members, members.c.id == other.c.member_id)
         .where(
-            me.c.member_id == viewer_id,
+            me.c.member_id == bindparam("viewer_id"),
             me.c.hidden.is_(False),
-            *(or_(name.contains(w, autoescape=True), handle.contains(w, autoescape=True)) for w in words),
+            *(
+                or_(name.like(bindparam(f"w{i}"), escape="/"), handle.like(bindparam(f"w{i}"), escape="/"))
+                for i in range(words)
+            ),
         )
         .group_by(me.c.conversation_id, me.c.cleared_through, me.c.last_activity_at)
         .order_by(me.c.last_activity_at.desc(), me.c.conversation_id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    if conversation_id is not None:
-        stmt = stmt.where(me.c.conversation_id == conversation_id)
-    if with_id is not None:
+    if in_conversation:
+        stmt = stmt.where(me.c.conversation_id == bindparam("conversation_id"))
+    if with_member:
         mate = participants.alias("mate")
         stmt = stmt.where(
             select(mate.c.member_id)
-            .where(mate.c.conversation_id == me.c.conversation_id, mate.c.member_id == with_id)
+            .where(mate.c.conversation_id == me.c.conversation_id, mate.c.member_id == bindparam("with_id"))
             .exists()
         )
-    rows = await conn.execute(stmt)
+    return Prepared(stmt)
+
+
+async def conversations_with_names(
+    conn: AsyncConnection,
+    *,
+    viewer_id: int,
+    words: Sequence[str],
+    conversation_id: int | None,
+    with_id: int | None,
+    limit: int,
+) -> list[tuple[ConversationId, MessageId]]:
+    """The viewer's conversations where another participant's name or handle holds every word,
+    newest first, each with its newest message the viewer can still see."""
+    if not words:
+        return []
+    query = _names_query(len(words), conversation_id is not None, with_id is not None)
+    params: dict[str, object] = {"viewer_id": viewer_id, "limit": limit}
+    params.update({f"w{i}": _escape_like(w) for i, w in enumerate(words)})
+    if conversation_id is not None:
+        params["conversation_id"] = conversation_id
+    if with_id is not None:
+        params["with_id"] = with_id
+    rows = await query.rows(conn, **params)
     return [(ConversationId(cid), MessageId(mid)) for cid, mid in rows if mid is not None]
