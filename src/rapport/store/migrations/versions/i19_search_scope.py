@@ -32,9 +32,7 @@ branch_labels = None
 depends_on = None
 
 TRIGGERS = ("messages_fts_insert", "messages_fts_delete", "messages_fts_update")
-_SCOPE_OF_NEW = (
-    "CASE WHEN new.pair_key IS NOT NULL THEN 'm' || replace(new.pair_key, ':', ' m') ELSE 'c' || new.id END"
-)
+_SCOPE_OF_NEW = "CASE WHEN new.pair_key IS NOT NULL THEN 'm' || replace(new.pair_key, ':', ' m') ELSE 'c' || new.id END"
 
 
 def _scope(message: str) -> str:
