@@ -238,6 +238,34 @@ async def test_a_control_message_reaches_every_process_on_redis(redis_url: str) 
             await each.close()
 
 
+@pytest.mark.redis
+async def test_a_big_batch_reaches_every_process_on_redis(redis_url: str, member_ids: Callable[[], int]) -> None:
+    """A group chat's batch goes out as one message that every process hears; each delivers
+    to its own sockets only, and another network on the same Redis hears nothing."""
+    namespace = f"rapport-test-{secrets.token_hex(6)}"
+    a, b = RedisBus(redis_url, namespace=namespace), RedisBus(redis_url, namespace=namespace)
+    elsewhere = RedisBus(redis_url, namespace=namespace + "-other")
+    for each in (a, b, elsewhere):
+        await each.start()
+    try:
+        members = [member_ids() for _ in range(10)]
+        async with (
+            a.subscribe(members[0]) as on_a,
+            b.subscribe(members[1]) as on_b,
+            elsewhere.subscribe(members[1]) as x,
+        ):
+            await settle(a, members[0])
+            await settle(b, members[1])
+            await a.publish_batches([Batch(orjson.dumps({"type": "message.new"}), [(m, 5) for m in members])])
+            assert await receive(on_a) == [frame(5)]
+            assert await receive(on_b) == [frame(5)]
+            await elsewhere.publish([(members[1], frame(6))])  # ordered: a stray batch frame would come first
+            assert await receive(x) == [frame(6)]
+    finally:
+        for each in (a, b, elsewhere):
+            await each.close()
+
+
 async def test_a_control_handler_that_fails_does_not_stop_the_others() -> None:
     bus = MemoryBus()
     seen: list[dict[str, object]] = []
