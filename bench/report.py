@@ -322,6 +322,8 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         below=True,
         unit="ms",
     )
+    quiet = rates.get(25)
+    check("send → recipient p50 at 25 msg/s", quiet and quiet["latency"]["p50"], 3, below=True, unit="ms")
     live = results.get("live", {})
     check("receipt p99", live.get("read", {}).get("p99"), 10, below=True, unit="ms")
     check("typing p99", live.get("typing", {}).get("p99"), 10, below=True, unit="ms")

@@ -62,7 +62,7 @@ QUICK: dict[str, Any] = {
     "levels": [8, 20, 32],
     "cpu_senders": 20,
     "phase_s": 2.5,
-    "rates": [200, 1000],
+    "rates": [25, 200, 1000],
     "delivery_s": 3.0,
     "delivery_pairs": 64,
     "live_s": 3.0,
