@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import statistics
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from rapport.domain.insight import (
     ADVICE_TEXT,
+    WEEK,
     Advice,
     Read,
     ReceiptSwitches,
@@ -210,11 +213,86 @@ def test_weeks_bucket_messages_by_the_week_they_were_sent_oldest_first() -> None
     ]
 
 
+def test_a_message_sent_at_monday_midnight_counts_in_the_week_it_starts() -> None:
+    monday = -(2 * 24 + 12) * 60  # minutes from T0 (Wednesday noon) to Monday 00:00
+    found = summarise(
+        sent=[sent(1, monday), sent(2, monday - 0.001)],
+        reads=[],
+        threads=threads(),
+        switches=switches(),
+        conversations_started=0,
+        now=T0,
+        weeks=2,
+    )
+    assert [(w.week, w.sent) for w in found.weeks] == [(date(2025, 12, 29), 1), (date(2026, 1, 5), 1)]
+
+
 def test_a_week_starts_on_monday_utc() -> None:
     monday = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
     assert week_start(datetime(2026, 1, 11, 23, 59, tzinfo=UTC).timestamp()) == monday
     assert week_start(monday) == monday
     assert week_start(monday - 1) == monday - 7 * 86_400
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_summarise_agrees_with_the_rule_applied_to_each_message_and_read(seed: int) -> None:
+    """The summary's indexes and sorted lists give what `may_count_read` gives read by read:
+    switches changed back and forth, reads out of order, a blocked reader, kinds without receipts."""
+    rng = random.Random(seed)
+    dave = MemberId(4)
+    kinds = {1: (K.DIRECT, BOB), 2: (K.DIRECT, CAROL), 3: (K.INMAIL, None), 4: (K.OPEN_PROFILE, dave)}
+    all_threads = {ConversationId(c): Thread(k, r) for c, (k, r) in kinds.items()}
+
+    def history() -> SwitchHistory:
+        times = sorted(rng.uniform(-3000, 30_000) for _ in range(rng.randint(0, 3)))
+        return SwitchHistory(tuple((at(t), i % 2 == 1) for i, t in enumerate(times)), current=rng.random() < 0.8)
+
+    rules = ReceiptSwitches(
+        sender=history(),
+        readers={BOB: history(), CAROL: SwitchHistory(), dave: history()},
+        network=history() if seed % 2 else ON,
+        blocked=frozenset({CAROL}) if seed % 3 == 0 else frozenset(),
+    )
+    mine = [
+        sent(m, rng.uniform(-30_000, 30_000), cid=rng.randint(1, 4), replied=rng.choice([None, rng.uniform(0, 40_000)]))
+        for m in range(1, 200)
+    ]
+    reads = [
+        read(
+            rng.uniform(-30_000, 40_000), message=rng.randint(1, 220), cid=c, reader=rng.choice([BOB, CAROL, dave, ME])
+        )
+        for c in (1, 2, 3, 4)
+        for _ in range(rng.randint(0, 40))
+    ]
+    found = summarise(
+        sent=mine, reads=reads, threads=all_threads, switches=rules, conversations_started=0, now=when(20_000), weeks=5
+    )
+
+    def first_read(cid: int, message: int) -> float | None:
+        kind, reader = kinds[cid]
+        times = [
+            r[3]
+            for r in reads
+            if r[0] == cid and r[1] == reader and r[2] >= message and may_count_read(r, kind=kind, switches=rules)
+        ]
+        return min(times, default=None)
+
+    read_at = {m[1]: first_read(m[0], m[1]) for m in mine}
+    to_read = [read_at[m[1]] - m[2] for m in mine if read_at[m[1]] is not None]  # type: ignore[operator]
+    to_reply = [m[3] - m[2] for m in mine if m[3] is not None]
+    first = week_start(when(20_000).timestamp()) - 4 * WEEK
+    weeks = [[0, 0, 0] for _ in range(5)]
+    for _, message, sent_at, replied_at in mine:
+        k = int((sent_at - first) // WEEK)
+        if 0 <= k < 5:
+            weeks[k][0] += 1
+            weeks[k][1] += read_at[message] is not None
+            weeks[k][2] += replied_at is not None
+    assert (found.read, found.replied) == (len(to_read), len(to_reply))
+    assert found.median_seconds_to_read == (round(statistics.median(to_read), 3) if to_read else None)
+    assert found.median_seconds_to_reply == round(statistics.median(to_reply), 3)
+    assert [[w.sent, w.read, w.replied] for w in found.weeks] == weeks
+    assert first_visible_reads(mine, reads, all_threads, rules) == {m: t for m, t in read_at.items() if t is not None}
 
 
 # -- follow-ups ------------------------------------------------------------------------

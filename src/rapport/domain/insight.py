@@ -29,6 +29,7 @@ message in that conversation.
 from __future__ import annotations
 
 import bisect
+import itertools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,43 +156,69 @@ def first_visible_reads(
     switches: ReceiptSwitches,
 ) -> dict[MessageId, float]:
     """When each of the member's messages was first read, counting only reads `may_count_read` allows."""
+    mine = list(sent)
+    found = _first_reads(_counted_reads(reads, threads, switches), mine)
+    return {m[1]: at for m, at in zip(mine, found, strict=True) if at is not None}
+
+
+_ReadIndex = dict[ConversationId, tuple[list[int], list[float]]]
+"""Per conversation: the counted reads' message ids, ascending, and for each the earliest
+time of a counted read at or after it."""
+
+
+def _counted_reads(
+    reads: Iterable[Read], threads: Mapping[ConversationId, Thread], switches: ReceiptSwitches
+) -> _ReadIndex:
+    """The reads `may_count_read` allows, indexed for `_first_reads`."""
     counted: dict[ConversationId, list[tuple[int, float]]] = {}
-    # Per conversation (one reader, one kind): whether today's rule lets its reads count, and
-    # whether any switch ever changed; with no change, a read counts then iff it was shared.
-    verdicts: dict[ConversationId, tuple[bool, bool]] = {}
+    # Per conversation (one reader, one kind): the reader whose reads may count there (None:
+    # none may, today), and whether any switch ever changed; with no change, a read counts
+    # then iff it was shared.
+    verdicts: dict[ConversationId, tuple[MemberId | None, bool]] = {}
+    no_verdict = (None, False)
     for r in reads:
         cid, reader, message_id, read_at, shared = r
         verdict = verdicts.get(cid)
         if verdict is None:
-            thread = threads.get(cid)
-            if thread is None or thread.reader is None:  # no 1:1 thread with receipts
-                verdict = (False, False)
-            else:
-                history = switches.readers.get(thread.reader, _UNKNOWN)
-                changed = bool(history.changes or switches.sender.changes or switches.network.changes)
-                verdict = (_visible_now(thread.reader, thread.kind, switches), changed)
-            verdicts[cid] = verdict
-        visible_now, changed = verdict
-        if not visible_now or reader != threads[cid].reader:
+            verdict = verdicts[cid] = _verdict(threads.get(cid), switches) or no_verdict
+        counts_for, changed = verdict
+        if reader != counts_for:
             continue
         if shared if not changed else _visible_then(r, switches):
-            counted.setdefault(cid, []).append((message_id, read_at))
-    # Per conversation: reads by message id, each with the earliest read time at or after it.
-    index: dict[ConversationId, tuple[list[int], list[float]]] = {}
+            found = counted.get(cid)
+            if found is None:
+                found = counted[cid] = []
+            found.append((message_id, read_at))
+    index: _ReadIndex = {}
     for cid, found in counted.items():
         found.sort()
         earliest = [at for _, at in found]
         for i in range(len(earliest) - 2, -1, -1):
-            earliest[i] = min(earliest[i], earliest[i + 1])
+            if earliest[i + 1] < earliest[i]:
+                earliest[i] = earliest[i + 1]
         index[cid] = ([mid for mid, _ in found], earliest)
-    out: dict[MessageId, float] = {}
+    return index
+
+
+def _verdict(thread: Thread | None, switches: ReceiptSwitches) -> tuple[MemberId, bool] | None:
+    """Whose reads may count in a thread today (None: nobody's), and whether a switch ever changed."""
+    if thread is None or thread.reader is None:  # no 1:1 thread with receipts
+        return None
+    if not _visible_now(thread.reader, thread.kind, switches):
+        return None
+    history = switches.readers.get(thread.reader, _UNKNOWN)
+    return thread.reader, bool(history.changes or switches.sender.changes or switches.network.changes)
+
+
+def _first_reads(index: _ReadIndex, sent: Iterable[SentMessage]) -> list[float | None]:
+    """For each message, in order: the earliest counted read of its conversation at or after it
+    (a read covers every earlier message). A plain loop: it runs once per message ever sent."""
+    out: list[float | None] = []
+    lookup, bisect_left, none = index.get, bisect.bisect_left, ((), ())
     for cid, message_id, _, _ in sent:
-        entry = index.get(cid)
-        if entry is not None:
-            ids, earliest = entry
-            i = bisect.bisect_left(ids, message_id)
-            if i < len(ids):
-                out[message_id] = earliest[i]
+        ids, earliest = lookup(cid, none)
+        i = bisect_left(ids, message_id)
+        out.append(earliest[i] if i < len(ids) else None)
     return out
 
 
@@ -211,23 +238,21 @@ def summarise(
     weeks: int,
 ) -> Insight:
     """The member's totals over all their messages, and the last `weeks` weeks one by one."""
-    read_at = first_visible_reads(sent, reads, threads, switches)
-    to_read: list[float] = []
-    to_reply: list[float] = []
+    index = _counted_reads(reads, threads, switches)
+    # Every message the member ever sent (10,000 and more): one loop for the read times, the
+    # rest in comprehensions and sorted lists, which run in C.
+    read_at = _first_reads(index, sent)
+    to_read = [at - m[2] for at, m in zip(read_at, sent, strict=True) if at is not None]
+    to_reply = [m[3] - m[2] for m in sent if m[3] is not None]
     first = week_start(now.timestamp()) - (weeks - 1) * WEEK
-    counts = [[0, 0, 0] for _ in range(weeks)]
-    for _, message_id, sent_at, replied_at in sent:  # one pass: every message the member ever sent
-        read = read_at.get(message_id)
-        if read is not None:
-            to_read.append(read - sent_at)
-        if replied_at is not None:
-            to_reply.append(replied_at - sent_at)
-        k = int((sent_at - first) // WEEK)
-        if 0 <= k < weeks:  # before the window, or after `now` (a clock moved back): totals only
-            bucket = counts[k]
-            bucket[0] += 1
-            bucket[1] += read is not None
-            bucket[2] += replied_at is not None
+    bounds = [first + k * WEEK for k in range(weeks + 1)]
+    # Messages sent before the window, or after `now` (a clock moved back): totals only.
+    counts = zip(
+        _per_week([m[2] for m in sent], bounds),
+        _per_week([m[2] for at, m in zip(read_at, sent, strict=True) if at is not None], bounds),
+        _per_week([m[2] for m in sent if m[3] is not None], bounds),
+        strict=True,
+    )
     total = len(sent)
     return Insight(
         sent=total,
@@ -238,8 +263,15 @@ def summarise(
         reply_rate=_rate(len(to_reply), total),
         median_seconds_to_read=_median(to_read),
         median_seconds_to_reply=_median(to_reply),
-        weeks=tuple(WeekCount(datetime.fromtimestamp(first + k * WEEK, UTC).date(), *c) for k, c in enumerate(counts)),
+        weeks=tuple(WeekCount(datetime.fromtimestamp(b, UTC).date(), *c) for b, c in zip(bounds, counts, strict=False)),
     )
+
+
+def _per_week(times: list[float], bounds: list[float]) -> list[int]:
+    """How many of `times` fall in each week from `bounds[k]` (included) to `bounds[k + 1]`."""
+    times.sort()
+    cuts = [bisect.bisect_left(times, b) for b in bounds]
+    return [after - before for before, after in itertools.pairwise(cuts)]
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, delete, func, insert, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.insight import Read, SentMessage, Thread, UnansweredThread
@@ -102,15 +102,16 @@ _READS = Prepared(
         read_receipts.c.reader_id,
         read_receipts.c.message_id,
         epoch_seconds(read_receipts.c.read_at),
-        read_receipts.c.shared,
-    )
-    .select_from(read_receipts.join(conversations, conversations.c.id == read_receipts.c.conversation_id))
-    .where(
+        # As stored (1/0 on SQLite): a Boolean column would rebuild every row to convert it.
+        type_coerce(read_receipts.c.shared, Integer),
+    ).where(
+        # The kind is checked once per conversation, not once per read.
         read_receipts.c.conversation_id.in_(
-            select(participants.c.conversation_id).where(participants.c.member_id == bindparam("member_id"))
+            select(participants.c.conversation_id)
+            .join(conversations, conversations.c.id == participants.c.conversation_id)
+            .where(participants.c.member_id == bindparam("member_id"), _has_receipts(conversations.c.kind))
         ),
         read_receipts.c.reader_id != bindparam("member_id"),
-        _has_receipts(conversations.c.kind),
     )
 )
 

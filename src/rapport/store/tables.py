@@ -199,7 +199,10 @@ messages = Table(
     Column("mentions", Text),
     # JSON of a system line ({"action": "added"|"removed"|"left"|"renamed", ...}); NULL for members' messages.
     Column("system", Text),
-    Index(None, "conversation_id", "id"),
+    # Covering: engagement insight walks every message a member sent and the first reply
+    # after each (the thread's next message by someone else) without reading the rows.
+    Index(None, "conversation_id", "id", "sender_id", "created_at"),
+    Index(None, "sender_id", "conversation_id", "id", "created_at"),
     UniqueConstraint("sender_id", "client_id"),
 )
 
