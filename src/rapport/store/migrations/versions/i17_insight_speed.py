@@ -9,7 +9,7 @@ Measured on the bench's data set (SQLite, one process, CPU time on a loaded mach
 sent-messages query 17.5 -> 11.8 ms.
 
 Revision ID: i17_insight_speed
-Revises: i19_search_vector
+Revises: i19_search_scope
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "i17_insight_speed"
-down_revision = "i19_search_vector"
+down_revision = "i19_search_scope"
 branch_labels = None
 depends_on = None
 
