@@ -91,6 +91,8 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        if self.is_sqlite:
+            await self._group.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -126,6 +128,21 @@ class _GroupCommit:
         self._no_foreground.set()
         self.group: _Group | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        # The one writer connection stays checked out between groups: taking it from the pool
+        # and handing it back (with the pool's reset) cost more than a message's statements.
+        self._conn: AsyncConnection | None = None
+
+    async def _connection(self) -> AsyncConnection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = await self.engine.connect()
+        return conn
+
+    async def close(self) -> None:
+        """Hand the writer connection back (before the engine is disposed)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
     async def _after_foreground(self) -> None:
         if self.foreground:
@@ -163,11 +180,11 @@ class _GroupCommit:
         group = self.group
         try:
             if group is None:
-                conn = await self.engine.connect()
+                conn = await self._connection()
                 try:
                     tx = await conn.begin()
                 except BaseException:
-                    await conn.close()
+                    await self.close()
                     raise
                 group = self.group = _Group(conn, tx, min(self.LIMIT, self.queued + 1))
             # The writer's savepoint goes straight to the driver: through SQLAlchemy, SAVEPOINT
@@ -197,9 +214,8 @@ class _GroupCommit:
             await group.tx.commit()
         except BaseException as exc:
             group.done.set_exception(exc)
+            await self.close()  # in an unknown state: the next group takes a fresh connection
             raise
-        finally:
-            await group.conn.close()
         group.done.set_result(None)
 
     async def _flush(self) -> None:
