@@ -8,10 +8,11 @@ import pytest
 
 from rapport.store.dialect import Database
 
+# PostgreSQL has no single writer to queue for: these run on SQLite only (not skipped there).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 async def test_a_background_write_lets_the_writes_queued_meanwhile_go_first(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL has no single writer to queue for")
     order: list[str] = []
     release = asyncio.Event()
 
@@ -35,8 +36,6 @@ async def test_a_background_write_lets_the_writes_queued_meanwhile_go_first(db: 
 
 
 async def test_a_background_write_still_goes_ahead_while_members_keep_writing(db: Database) -> None:
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL has no single writer to queue for")
     order: list[str] = []
     writers: list[asyncio.Task[None]] = []
     stop = asyncio.Event()
