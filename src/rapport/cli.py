@@ -45,7 +45,8 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=log_level,
-        **{**SERVER_OPTIONS, **ping_options(settings.ws_ping_seconds)},
+        **SERVER_OPTIONS,
+        **ping_options(settings.ws_ping_seconds),
     )
 
 

@@ -21,7 +21,7 @@ import uvicorn
 from tests.conftest import Member
 from websockets.asyncio.client import ClientConnection, connect
 
-from rapport.api.app import SERVER_OPTIONS, SocketsFirst, create_app
+from rapport.api.app import SERVER_OPTIONS, SocketsFirst, create_app, ping_options
 from rapport.settings import Settings
 
 FRAME_TIMEOUT = 5.0
@@ -64,6 +64,7 @@ def run_server(
         loop="asyncio",
         timeout_graceful_shutdown=3,
         **SERVER_OPTIONS,
+        **ping_options(settings.ws_ping_seconds),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

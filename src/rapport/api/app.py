@@ -212,10 +212,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # uvicorn's own proxy handling would first trust it from 127.0.0.1, any local client included.
     "proxy_headers": False,
     "ws": "websockets-sansio",  # uvicorn's legacy "websockets" protocol is deprecated
-    "ws_ping_interval": 20,
-    "ws_ping_timeout": 20,
 }
-"""uvicorn's options for serving the app: `rapport serve`, and the tests' live server."""
+"""uvicorn's options for serving the app, `rapport serve` and the tests' live server, with
+`ping_options` for the settings' keepalive."""
 
 
 def ping_options(seconds: float) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.credits import CreditLedger
@@ -31,35 +30,16 @@ _PUBLIC = (
     members.c.sponsored_messages,
 )
 PUBLIC_COLUMNS = _PUBLIC
-"""What other repositories select to build a `Member` in the same statement (to_member)."""
-
-
-def to_member(row: Any) -> Member:
-    r = row._mapping if isinstance(row, Row) else row
-    return Member(
-        id=MemberId(r["id"]),
-        handle=r["handle"],
-        name=r["name"],
-        headline=r["headline"],
-        industry=r["industry"],
-        location=r["location"],
-        avatar_url=r["avatar_url"],
-        tier=Tier(r["tier"]),
-        settings=MemberSettings(
-            read_receipts_and_typing=r["read_receipts_and_typing"],
-            open_profile=r["open_profile"],
-            messages_from_group_members=r["messages_from_group_members"],
-            sponsored_messages=r["sponsored_messages"],
-        ),
-    )
+"""What other repositories select to build a `Member` in the same statement (member_from_row)."""
 
 
 _TIERS = {tier.value: tier for tier in Tier}
 
 
 def member_from_row(row: Sequence[Any], start: int = 0) -> Member:
-    """A `Member` from PUBLIC_COLUMNS found at `start` in a plain row: a page of fifty group
-    members builds no mapping per row and calls no enum constructor (a third of its CPU)."""
+    """A `Member` from PUBLIC_COLUMNS found at `start` in a row: the one reader of members, by
+    position (a page of fifty group members builds no mapping per row and calls no enum
+    constructor: that was a third of its CPU)."""
     (id_, handle, name, headline, industry, location, avatar, tier, open_profile, receipts, from_groups, sponsored) = (
         row[start : start + len(_PUBLIC)]
     )
@@ -122,13 +102,13 @@ async def handle_or_email_taken(conn: AsyncConnection, *, handle: str, email: st
 
 
 async def get(conn: AsyncConnection, *, member_id: int) -> Member | None:
-    row = await _GET.mapping(conn, member_id=member_id)
-    return to_member(row) if row else None
+    row = await _GET.first(conn, member_id=member_id)
+    return member_from_row(row) if row else None
 
 
 async def get_by_handle(conn: AsyncConnection, *, handle: str) -> Member | None:
     row = (await conn.execute(select(*_PUBLIC).where(members.c.handle == handle.lower()))).first()
-    return to_member(row) if row else None
+    return member_from_row(row) if row else None
 
 
 async def list_by_handles(conn: AsyncConnection, *, handles: Iterable[str]) -> list[Member]:
@@ -136,7 +116,7 @@ async def list_by_handles(conn: AsyncConnection, *, handles: Iterable[str]) -> l
     if not wanted:
         return []
     rows = await conn.execute(select(*_PUBLIC).where(members.c.handle.in_(wanted)))
-    return [to_member(r) for r in rows]
+    return [member_from_row(r) for r in rows]
 
 
 _BY_IDS = Prepared(select(*_PUBLIC).where(in_ids(members.c.id, "ids")))
@@ -146,7 +126,7 @@ async def list_by_ids(conn: AsyncConnection, *, ids: Iterable[int]) -> dict[Memb
     wanted = set(ids)
     if not wanted:
         return {}
-    found = (to_member(r) for r in await _BY_IDS.mappings(conn, ids=wanted))
+    found = (member_from_row(r) for r in await _BY_IDS.rows(conn, ids=wanted))
     return {m.id: m for m in found}
 
 
@@ -207,7 +187,7 @@ async def search(conn: AsyncConnection, *, query: str, limit: int, exclude: Iter
     excluded = set(exclude)
     if excluded:
         stmt = stmt.where(members.c.id.not_in(excluded))
-    return [to_member(r) for r in await conn.execute(stmt)]
+    return [member_from_row(r) for r in await conn.execute(stmt)]
 
 
 async def add_token(conn: AsyncConnection, *, token_hash: str, member_id: int, at: datetime) -> None:
@@ -223,8 +203,8 @@ _FOR_TOKEN = Prepared(
 
 async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member | None:
     """Every authenticated request asks this: a prepared statement."""
-    row = await _FOR_TOKEN.mapping(conn, token_hash=token_hash)
-    return to_member(row) if row else None
+    row = await _FOR_TOKEN.first(conn, token_hash=token_hash)
+    return member_from_row(row) if row else None
 
 
 async def live_tokens(conn: AsyncConnection, *, token_hashes: Iterable[str]) -> set[str]:
