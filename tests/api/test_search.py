@@ -203,3 +203,52 @@ async def test_deleted_messages_and_other_members_threads_never_match_by_name(ap
         await api.delete(alice, f"/api/v1/conversations/{n['ab']}/messages/{m['id']}")
     assert await search(api, bob, "quarterly") == []
     assert await search(api, alice, "builder") == []  # nothing left to show in the thread with bob
+
+
+@pytest.mark.parametrize("terms_per_word", [16, 1])
+async def test_a_word_finds_every_longer_word_it_begins(
+    api: Api, monkeypatch: pytest.MonkeyPatch, terms_per_word: int
+) -> None:
+    """On SQLite a word is looked up as the index's terms it begins (16 at most), or as a
+    prefix when there are more: both find the same messages. Words that are not plain ASCII
+    are always prefixes, folded by the index's tokenizer."""
+    monkeypatch.setattr("rapport.store.search.TERMS_PER_WORD", terms_per_word)
+    n = await network(api)
+    alice, bob = n["alice"], n["bob"]
+    for body in ("Budgets are due", "The budgetary cycle", "Café crème at nine", "budge over"):
+        await api.post(alice, f"/api/v1/conversations/{n['ab']}/messages", {"body": body})
+    found = set(bodies(await search(api, bob, "budg")))
+    assert found == {
+        "The quarterly budget review is on Monday",
+        "Secret budget: do not tell alice",
+        "Budgets are due",
+        "The budgetary cycle",
+        "budge over",
+    }
+    assert set(bodies(await search(api, bob, "budget"))) == found - {"budge over"}
+    assert set(bodies(await search(api, bob, "budgetary cycle"))) == {"The budgetary cycle"}
+    assert bodies(await search(api, bob, "CAFÉ crè")) == ["Café crème at nine"]
+    assert await search(api, bob, "budgetz") == []
+    assert await search(api, n["dave"], "budg") == []
+
+
+async def test_more_occurrences_rank_first_then_newest(api: Api) -> None:
+    n = await network(api)
+    alice, bob = n["alice"], n["bob"]
+    for body in ("plan: budget", "budget, budget and budget again", "budget notes"):
+        await api.post(alice, f"/api/v1/conversations/{n['ab']}/messages", {"body": body})
+    assert bodies(await search(api, bob, "budget"))[0] == "budget, budget and budget again"
+
+
+async def test_sqlite_ranks_only_the_newest_matches(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite ranks the `CANDIDATES` newest matches (PostgreSQL ranks them all)."""
+    monkeypatch.setattr("rapport.store.search.CANDIDATES", 2)
+    n = await network(api)
+    alice, bob = n["alice"], n["bob"]
+    for body in ("budget budget budget", "budget one", "budget two"):
+        await api.post(alice, f"/api/v1/conversations/{n['ab']}/messages", {"body": body})
+    found = bodies(await search(api, bob, "budget"))
+    if api.ctx.db.dialect == "sqlite":
+        assert sorted(found) == ["budget one", "budget two"]
+    else:
+        assert found[0] == "budget budget budget" and len(found) == 5

@@ -50,3 +50,16 @@ def test_snippet_without_a_match_is_the_beginning() -> None:
 def test_snippet_marks_only_matches_inside_its_window() -> None:
     cut = snippet("budget " + "x " * 200 + "budget", ["budget"])
     assert cut.count("<mark>") == 1
+
+
+def test_best_first_counts_prefix_occurrences_then_prefers_shorter_then_newer() -> None:
+    from rapport.domain.search import best_first
+
+    candidates = [
+        (5, "budget"),
+        (4, "Budgets and budgeting"),
+        (3, "the budget for the long offsite party next spring"),
+        (2, "budget"),
+    ]
+    assert best_first(candidates, ["budget"]) == [4, 5, 2, 3]
+    assert best_first([], ["budget"]) == []

@@ -64,3 +64,31 @@ def snippet(body: str, words: list[str]) -> str:
 def _matches(word: str, words: list[str]) -> bool:
     folded = word.casefold()
     return any(folded.startswith(w) for w in words)
+
+
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def best_first(candidates: list[tuple[int, str]], words: list[str]) -> list[int]:
+    """The ids of `(id, body)` candidates, best match first: bm25's term-frequency and length
+    part (k1 1.2, b 0.75, lengths relative to the candidates' mean), a word counting each
+    word of the body it is a prefix of; ties newest (highest id) first.
+
+    Every candidate holds every word, so bm25's inverse document frequency, the same for all
+    of them, changes no order and is left out: computing it is what cost FTS5 a second pass
+    over each word's whole posting list (store/search.py)."""
+    if not candidates:
+        return []
+    lengths: dict[int, int] = {}
+    frequencies: dict[int, list[int]] = {}
+    for mid, body in candidates:
+        tokens = [t.casefold() for t in _WORD.findall(body)]
+        lengths[mid] = len(tokens)
+        frequencies[mid] = [sum(t.startswith(w) for t in tokens) for w in words]
+    mean = max(sum(lengths.values()) / len(lengths), 1.0)
+
+    def score(mid: int) -> float:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[mid] / mean)
+        return float(sum(tf * (BM25_K1 + 1) / (tf + norm) for tf in frequencies[mid] if tf))
+
+    return sorted((mid for mid, _ in candidates), key=lambda mid: (-score(mid), -mid))
