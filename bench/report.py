@@ -294,12 +294,129 @@ def lines(results: Mapping[str, Any]) -> list[str]:
                 f"  p50 {fmt(lat['p50'], ' ms', 2)}  p99 {fmt(lat['p99'], ' ms', 2)}"
                 f"  server CPU {fmt(r.get('server_cpu_ms_per_request'), ' ms', 1)} per answer"
             )
+    out += scale_out_lines(results)
     for r in results.get("notify", {}).values():
         out.append(
             f"notify   {r['what']:5} backlog of {r['backlog']:,}: {r['sent']:,} sent in {r['seconds']} s ="
             f" {fmt(r['per_second'], '/s', 0)}  (sender CPU {r['sender_cpu_ms_each']} ms each)"
         )
     return out
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker{'s' if n != 1 else ''}"
+
+
+def scale_out_lines(results: Mapping[str, Any]) -> list[str]:
+    """The scale-out section, each figure of `--workers 1` beside the same of `--workers N`."""
+    so = results.get("scale_out")
+    if not so or not so.get("runs"):
+        return []
+    runs = so["runs"]
+    compare = so.get("compare", {})
+    out = [
+        "scale-out PostgreSQL + Redis, one data set: "
+        + " | ".join(f"`rapport serve --workers {r['workers']}`" for r in runs)
+    ]
+    for i, conc in enumerate(so.get("levels", [])):
+        cells = []
+        for r in runs:
+            lv = r["send"][i] if i < len(r.get("send", [])) else {}
+            cells.append(
+                f"{_workers(r['workers'])} {fmt(lv.get('rps'), ' msg/s', 0)}"
+                f" p99 {fmt(lv.get('latency', {}).get('p99'), ' ms', 1)}"
+                f" CPU {fmt(lv.get('server_cpu_ms_per_msg'), ' ms', 3)} server"
+                f" + {fmt(lv.get('postgres_cpu_ms_per_msg'), ' ms', 3)} PostgreSQL /msg"
+            )
+        ratio = compare.get("throughput_ratio", {}).get(str(conc))
+        out.append(f"scale-out send {conc:>3} senders: " + " | ".join(cells) + f"  = {fmt(ratio, 'x', 2)}")
+    cells = []
+    for r in runs:
+        d = r.get("delivery", {})
+        lat = d.get("latency", {})
+        spread = "/".join(str(n) for n in sorted(d.get("receivers_by_worker", {}).values(), reverse=True))
+        cells.append(
+            f"{_workers(r['workers'])} p50 {fmt(lat.get('p50'), ' ms', 2)} p99 {fmt(lat.get('p99'), ' ms', 2)},"
+            f" {d.get('delivered', 0):,} of {d.get('accepted', 0):,} delivered, lost {d.get('lost', 0)}"
+            f" (recipients' sockets per worker {spread or 'n/a'})"
+        )
+    out.append(f"scale-out delivery at {so.get('rate')} msg/s offered: " + " | ".join(cells))
+    out.append(
+        "scale-out load average (1 min) before -> after: "
+        + " | ".join(
+            f"{_workers(r['workers'])} {fmt((r.get('loadavg_before') or [None])[0], '', 2)}"
+            f" -> {fmt((r.get('loadavg_after') or [None])[0], '', 2)}"
+            for r in runs
+        )
+    )
+    return out
+
+
+def scale_out_table(results: Mapping[str, Any]) -> list[str]:
+    """The scale-out figures as a Markdown table, one column per worker count."""
+    so = results.get("scale_out")
+    if not so or not so.get("runs"):
+        return []
+    runs = so["runs"]
+    head = "| | " + " | ".join(f"`--workers {r['workers']}`" for r in runs) + " |"
+    rows = [head, "|---|" + "---|" * len(runs)]
+
+    def row(label: str, cell: Any) -> None:
+        rows.append(f"| {label} | " + " | ".join(cell(r) for r in runs) + " |")
+
+    for i, conc in enumerate(so.get("levels", [])):
+
+        def level(r: Mapping[str, Any], i: int = i) -> Mapping[str, Any]:
+            send = r.get("send", [])
+            return send[i] if i < len(send) else {}
+
+        row(f"send, {conc} senders", lambda r, lv=level: f"{fmt(lv(r).get('rps'), ' msg/s', 0)}")
+        row(
+            f"send p50 / p99, {conc} senders",
+            lambda r, lv=level: (
+                f"{fmt(lv(r).get('latency', {}).get('p50'), ' ms', 1)}"
+                f" / {fmt(lv(r).get('latency', {}).get('p99'), ' ms', 1)}"
+            ),
+        )
+        row(
+            f"CPU per accepted message, {conc} senders: server processes / PostgreSQL",
+            lambda r, lv=level: (
+                f"{fmt(lv(r).get('server_cpu_ms_per_msg'), ' ms', 3)}"
+                f" / {fmt(lv(r).get('postgres_cpu_ms_per_msg'), ' ms', 3)}"
+            ),
+        )
+        row(
+            f"PostgreSQL sessions opened during the {conc}-sender phase",
+            lambda r, lv=level: fmt(lv(r).get("postgres_sessions_opened"), "", 0),
+        )
+    rate = so.get("rate")
+    row(
+        f"send → recipient's socket at {rate} msg/s, p50 / p99",
+        lambda r: (
+            f"{fmt(r.get('delivery', {}).get('latency', {}).get('p50'), ' ms', 2)}"
+            f" / {fmt(r.get('delivery', {}).get('latency', {}).get('p99'), ' ms', 2)}"
+        ),
+    )
+    row(
+        "delivered / accepted (lost)",
+        lambda r: (
+            f"{r.get('delivery', {}).get('delivered', 0):,} / {r.get('delivery', {}).get('accepted', 0):,}"
+            f" ({r.get('delivery', {}).get('lost', 0)})"
+        ),
+    )
+    row(
+        "recipients' sockets per worker process",
+        lambda r: "/".join(str(n) for n in sorted(r.get("delivery", {}).get("receivers_by_worker", {}).values(),
+                                                    reverse=True)) or "n/a",
+    )  # fmt: skip
+    row(
+        "load average (1 min), before → after",
+        lambda r: (
+            f"{fmt((r.get('loadavg_before') or [None])[0], '', 2)}"
+            f" → {fmt((r.get('loadavg_after') or [None])[0], '', 2)}"
+        ),
+    )
+    return rows
 
 
 def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -376,6 +493,19 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         below=False,
         unit="/s",
     )
+    compare = results.get("scale_out", {}).get("compare", {})
+    if compare:
+        top = max((int(k) for k in compare.get("throughput_ratio", {})), default=None)
+        checks.append(
+            {
+                "target": f"scale-out {_workers(compare['workers'])} / 1 worker (send throughput, {top} senders)",
+                "value": compare["throughput_ratio"].get(str(top)) if top is not None else None,
+                "limit": None,
+                "unit": "x",
+                "met": None,
+                "informational": True,
+            }
+        )
     return checks
 
 
@@ -418,9 +548,13 @@ def markdown(results: Mapping[str, Any], plots: Sequence[str]) -> str:
         "|---|---|---|---|",
     ]
     for t in results.get("targets", []):
-        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        met = "informational" if t.get("informational") else {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
         value = "n/a" if t["value"] is None else f"{t['value']:,}"
-        out.append(f"| {t['target']} | {value} {t['unit']} | {t['limit']:,} {t['unit']} | {met} |")
+        limit = "—" if t["limit"] is None else f"{t['limit']:,} {t['unit']}"
+        out.append(f"| {t['target']} | {value} {t['unit']} | {limit} | {met} |")
+    table = scale_out_table(results)
+    if table:
+        out += ["", "## Scale-out", "", *table]
     out += ["", "## Method", ""]
     out += [f"- {note}" for note in results.get("notes", [])]
     out += ["", "## Plots", ""]

@@ -17,18 +17,48 @@ from typing import Any
 NOFILE = 200_000
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
+def proc_cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """CPU seconds (user + system) a process has used so far; with `children`, also what its
+    children that have ended and been waited for used (cutime, cstime), which no live
+    process's own figure holds any more."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
         import psutil
 
         t = psutil.Process(pid).cpu_times()
-        return float(t.user + t.system)
+        return float(t.user + t.system + (t.children_user + t.children_system if children else 0))
     # The command name (field 2) is in parentheses and may hold spaces: split after it.
+    # After it, index 11 and 12 are utime and stime (fields 14, 15), 13 and 14 cutime and cstime.
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def established_inodes(table: str, port: int) -> set[str]:
+    """Socket inodes of the established TCP connections whose local port is `port`, from the
+    text of /proc/net/tcp or /proc/net/tcp6 (state 01 is ESTABLISHED; inode is field 10)."""
+    found = set()
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+            found.add(inode)
+    return found
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets a process holds open (its /proc/<pid>/fd links `socket:[N]`)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    found.add(target[8:-1])
+    return found
 
 
 def free_port() -> int:
@@ -97,9 +127,20 @@ class Server:
                 total += p.memory_info().rss
         return total / 2**20
 
+    def connections_by_worker(self) -> dict[int, int]:
+        """Established connections to the server's port held by each of its processes (the
+        kernel picks a worker per connection); empty where there is no /proc/net/tcp."""
+        inodes: set[str] = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                inodes |= established_inodes(Path(table).read_text(), self.port)
+        held = {p.pid: len(socket_inodes(p.pid) & inodes) for p in self.processes()}
+        return {pid: n for pid, n in held.items() if n}
+
     def cpu_seconds(self) -> float:
         """User + system CPU of the server's processes, read from /proc/<pid>/stat (utime and
-        stime, fields 14 and 15, in clock ticks); psutil where there is no /proc."""
+        stime, fields 14 and 15, in clock ticks; and cutime, cstime: children that ended);
+        psutil where there is no /proc."""
         total = 0.0
         for p in self.processes():
             with contextlib.suppress(Exception):

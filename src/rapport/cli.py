@@ -82,6 +82,12 @@ def bench(
     out: str | None = typer.Option(None, help="Report directory (default bench/reports/<mode>-<time>)."),
     only: str | None = typer.Option(None, help="After the data set, run only these phases (e.g. sponsored,insight)."),
     members: int | None = typer.Option(None, help="Members of the big network (default 2,000 quick, 100,000 full)."),
+    scale_out: bool = typer.Option(
+        False, "--scale-out", help="Instead of the phases: --workers 1, then 2, on PostgreSQL + Redis, side by side."
+    ),
+    scale_out_server: str | None = typer.Option(
+        None, help="PostgreSQL server for --scale-out's scratch database (default postgres@127.0.0.1:5432)."
+    ),
 ) -> None:
     """Measure throughput, latency, connections and scale, with a report (see bench/)."""
     candidates = [Path.cwd() / "bench" / "run.py", Path(__file__).resolve().parents[2] / "bench" / "run.py"]
@@ -90,12 +96,14 @@ def bench(
         typer.echo("bench/run.py not found: run from the project's root", err=True)
         raise typer.Exit(2)
     args = [sys.executable, str(script), *(["--quick"] if quick else []), "--workers", str(workers)]
+    args += ["--scale-out"] if scale_out else []
     for flag, value in (
         ("--database-url", database_url),
         ("--redis-url", redis_url),
         ("--out", out),
         ("--only", only),
         ("--members", str(members) if members else None),
+        ("--scale-out-server", scale_out_server),
     ):
         if value:
             args += [flag, value]
