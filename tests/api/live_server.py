@@ -140,8 +140,10 @@ async def device(
     since: int | None = None,
     token: str | None = None,
     auth_frame: bool = False,
+    compression: str | None = "deflate",
 ) -> AsyncIterator[Device]:
-    """Open a WebSocket as `member` (token in the URL, or in a first `auth` frame)."""
+    """Open a WebSocket as `member` (token in the URL, or in a first `auth` frame), offering
+    permessage-deflate as browsers do unless `compression` is None."""
     query: list[str] = []
     secret = token if token is not None else (member.token if member else None)
     if secret is not None and not auth_frame:
@@ -149,7 +151,7 @@ async def device(
     if since is not None:
         query.append(f"since={since}")
     url = server.ws_url + ("?" + "&".join(query) if query else "")
-    async with connect(url, open_timeout=10, close_timeout=2) as ws:
+    async with connect(url, open_timeout=10, close_timeout=2, compression=compression) as ws:
         dev = Device(ws, member)
         if auth_frame:
             await dev.send({"type": "auth", "token": secret})

@@ -92,6 +92,8 @@ async def test_a_slow_reader_is_closed_past_its_budget_and_resumes_without_loss(
             try:
                 hello = await slow.recv()
                 assert hello is not None and hello["type"] == "hello"  # subscribed: live from here
+                # frames go straight to its transport while it takes them (api/ws_wire.py)
+                assert [s.writes_directly for s in server.app.state.ctx.sessions.sockets_of(int(alice.id))] == [True]
                 for _ in range(MESSAGES):  # alice's device reads none of these for now
                     r = await api.post(bob, f"{V1}/conversations/{conv}/messages", {"body": BODY})
                     assert r.status_code == 201, r.text

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from rapport.api.ws_wire import Wire
 from rapport.bus import RESYNC, Subscription
 from rapport.domain.errors import DomainError
 from rapport.domain.events import EventType
@@ -53,6 +54,9 @@ class Connection:
         self.last_seq = 0
         self.unacked: dict[int, tuple[int, int]] = {}
         self._send_lock = asyncio.Lock()
+        self._awaited = 0
+        """ASGI sends started and not yet done: while any is, frames wait their turn behind it."""
+        self._wire = Wire.of(ws._send)
         self._ending: asyncio.Task[None] | None = None
 
     @property
@@ -73,9 +77,25 @@ class Connection:
         with contextlib.suppress(Exception):
             await self.ws.close(code=4401)
 
+    @property
+    def writes_directly(self) -> bool:
+        """Whether its frames may go straight to the transport (api/ws_wire.py) when it can take them."""
+        return self._wire is not None and self._wire.usable
+
+    def write_now(self, frame: bytes) -> bool:
+        """Write `frame` to the socket at once, without awaiting; False (nothing written) when
+        it has to wait (a paused transport, an ASGI send under way) or cannot go that way."""
+        return self._awaited == 0 and self._wire is not None and self._wire.try_write(frame)
+
     async def send(self, frame: bytes) -> None:
-        async with self._send_lock:
-            await self.ws.send_text(frame.decode())
+        if self.write_now(frame):
+            return
+        self._awaited += 1
+        try:
+            async with self._send_lock:
+                await self.ws.send_text(frame.decode())
+        finally:
+            self._awaited -= 1
 
     async def send_json(self, value: Any) -> None:
         await self.send(orjson.dumps(value))
@@ -84,13 +104,12 @@ class Connection:
         """Keep message.new events from others until the device acknowledges them."""
         if type_ != _MESSAGE_NEW:
             return
-        event = orjson.loads(frame)
-        message = event["message"]
-        if (message.get("sender") or {}).get("id") == str(self.member.id):
+        conversation_id, message_id, sender_id = _message_facts(frame)
+        if sender_id == self.member.id:
             return
         if len(self.unacked) >= RECENT_LIMIT:
             self.unacked.pop(next(iter(self.unacked)))
-        self.unacked[seq] = (int(event["conversation_id"]), int(message["id"]))
+        self.unacked[seq] = (conversation_id, message_id)
 
     async def catch_up(self) -> None:
         while True:
@@ -212,7 +231,46 @@ class _Pump:
                 self.task.cancel()
             self.task = asyncio.create_task(self._close_too_slow())
         elif self.task is None or self.task.done():
+            try:
+                if self._forward_now():
+                    return
+            except Exception:
+                self._fail()
+                return
             self.task = asyncio.create_task(self._drain())
+
+    def _forward_now(self) -> bool:
+        """Forward queued frames in the caller's turn (the bus's delivery), with no task and
+        no await, while each can be written at once; True when none is left. A frame that
+        must wait (a paused socket) or needs the log (a gap, RESYNC) stays for the task."""
+        conn, sub = self.conn, self.sub
+        while (frame := sub.peek()) is not None:
+            if frame == RESYNC:
+                return False
+            seq = frame_seq(frame)
+            if seq is None:
+                if not conn.write_now(frame):  # live-only: typing
+                    return False
+            elif seq == conn.last_seq + 1:
+                if not conn.write_now(frame):
+                    return False
+                conn.last_seq = seq
+                conn.remember(seq, _type_of(frame), frame)
+            elif seq > conn.last_seq:
+                return False  # a frame came ahead of one still in flight: the task reads the log
+            sub.get_nowait()
+        return True
+
+    def _fail(self) -> None:
+        """The socket is gone (or the log unreadable): close it, so the reader ends too and the
+        device reconnects with `since`."""
+        self.broken = True
+        log.debug("closing a socket whose frames could not be sent", exc_info=True)
+        self.task = asyncio.create_task(self._close(1011))
+
+    async def _close(self, code: int) -> None:
+        with contextlib.suppress(Exception):
+            await self.conn.ws.close(code=code)
 
     async def _close_too_slow(self) -> None:
         log.info("closing a socket more than %d bytes behind (member %d)", self.sub.byte_limit, self.conn.member.id)
@@ -264,6 +322,35 @@ router.add_websocket_route(WS_PATH, websocket)
 def _type_of(frame: bytes) -> str:
     start = frame.find(b'"type":"') + 8
     return frame[start : frame.find(b'"', start)].decode()
+
+
+class _LastMessage:
+    """(conversation id, message id, sender id) of the message.new frame read last.
+
+    A message to a group chat reaches its 51 sockets as 51 frames that differ only in the
+    seq at their head: the rest is read once, not once a socket. One entry is enough, as
+    the frames of one event are delivered one after another."""
+
+    __slots__ = ("facts", "tail")
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.facts = (0, 0, 0)
+
+    def facts_of(self, frame: bytes) -> tuple[int, int, int]:
+        start = frame.find(b",", 7) + 1  # after `{"seq":N,`: the event without its seq
+        tail = self.tail
+        if tail and len(frame) - start == len(tail) and frame.endswith(tail):
+            return self.facts
+        event = orjson.loads(frame)
+        message = event["message"]
+        sender = (message.get("sender") or {}).get("id")
+        self.facts = (int(event["conversation_id"]), int(message["id"]), int(sender) if sender else 0)
+        self.tail = frame[start:]
+        return self.facts
+
+
+_message_facts = _LastMessage().facts_of
 
 
 _BAD_FRAME = {

@@ -109,6 +109,11 @@ class Subscription:
                 self._waiter = None
         return frame
 
+    def peek(self) -> bytes | None:
+        """The frame `get_nowait` would return next, left in place."""
+        frames = self._frames
+        return frames[0] if frames else None
+
     def get_nowait(self) -> bytes | None:
         frames = self._frames
         if not frames:
