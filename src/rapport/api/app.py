@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rapport import __version__
 from rapport.api import access_log, errors, openapi
+from rapport.api.inbox_route import InboxRoute
 from rapport.api.limits import BodySizeLimit
 from rapport.api.routes import accounts, campaigns, connections, conversations, events, safety
 from rapport.api.routes import attachments as attachment_routes
@@ -173,12 +174,13 @@ def create_app(
 
 class RapportApp(FastAPI):
     """FastAPI with the security headers outermost (around the error handlers too), and the
-    send route ahead of it all (api/send_route.py)."""
+    send and inbox routes ahead of it all (api/send_route.py, api/inbox_route.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         headers: dict[str, str] = getattr(self.state, "security_headers", HEADERS)
         encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
-        return SendRoute(SecurityHeaders(super().build_middleware_stack(), headers), self.state, encoded)
+        behind = SecurityHeaders(super().build_middleware_stack(), headers)
+        return SendRoute(InboxRoute(behind, self.state, encoded), self.state, encoded)
 
     def openapi(self) -> dict[str, Any]:
         """Every route's error answers, declared in one place (api/openapi.py)."""

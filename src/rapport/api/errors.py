@@ -68,7 +68,7 @@ INTERNAL_ERROR = error_body("internal_error", "Something went wrong on our side.
 
 
 def domain_error(exc: DomainError) -> tuple[int, dict[str, str], dict[str, dict[str, str]]]:
-    """A refusal's status, headers and body: for the handler below and for api.send_route."""
+    """A refusal's status, headers and body: for the handler below and for api.send_route and api.inbox_route."""
     headers = {}
     if isinstance(exc, LimitExceeded):
         headers["Retry-After"] = str(exc.retry_after)

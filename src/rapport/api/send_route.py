@@ -69,22 +69,30 @@ class SendRoute:
                 attachments=fields.attachments,
             )
         except DomainError as refused:
-            status, headers, answer = errors.domain_error(refused)
-            await self._answer(send, status, answer, [(k.lower().encode(), v.encode()) for k, v in headers.items()])
+            status, headers, content = errors.domain_error(refused)
+            extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            await answer(send, self.headers, status, content, extra)
             return
         except Exception as error:
             log.exception("unhandled error", exc_info=error)
-            await self._answer(send, 500, errors.INTERNAL_ERROR)
+            await answer(send, self.headers, 500, errors.INTERNAL_ERROR)
             return
-        await self._answer(send, 201 if created else 200, {"message": message})
+        await answer(send, self.headers, 201 if created else 200, {"message": message})
 
-    async def _answer(
-        self, send: Send, status: int, content: Any, extra: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        body = orjson.dumps(content)
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), *self.headers]
-        await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
-        await send({"type": "http.response.body", "body": body})
+
+async def answer(
+    send: Send,
+    security: list[tuple[bytes, bytes]],
+    status: int,
+    content: Any,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """`content` as JSON, encoded once, with the security headers (what `Json` and
+    SecurityHeaders give a FastAPI answer)."""
+    body = orjson.dumps(content)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), *security]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
