@@ -9,7 +9,7 @@ tested without waiting.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +22,9 @@ from tests.notify_servers import BrowserKeys, PushService, SmtpSink, free_port, 
 
 from rapport.api.app import create_app
 from rapport.clock import FakeClock
+from rapport.jobs import WaitingJobs
+from rapport.services import notifications
+from rapport.services.uow import UnitOfWork
 from rapport.store import jobs as job_rows
 
 PUBLIC = "https://rapport.test"
@@ -130,6 +133,48 @@ async def test_a_send_costs_at_most_one_job_row_per_conversation(api: Api, clock
         await say(api, bob, conversation, body)
     async with api.ctx.db.read() as conn:
         assert await job_rows.count(conn) == 1
+
+
+async def test_a_waiting_alert_job_is_not_asked_for_again_until_it_is_near_due(api: Api, clock: FakeClock) -> None:
+    alice, bob = await pair(api, clock)
+    conversation = await start(api, alice, bob, "one")
+    waiting = api.ctx.waiting_jobs
+    assert waiting.waiting("message_alert", conversation, clock.now())
+    clock.advance(DELAY - WaitingJobs.MARGIN)
+    assert not waiting.waiting("message_alert", conversation, clock.now())
+    clock.advance(WaitingJobs.MARGIN)
+    await run(api)  # the job ran and is gone: the next message stores a new one
+    async with api.ctx.db.read() as conn:
+        assert await job_rows.count(conn) == 0
+    await say(api, alice, conversation, "two")
+    async with api.ctx.db.read() as conn:
+        assert await job_rows.count(conn) == 1
+
+
+async def test_an_alert_job_rolled_back_is_not_taken_for_a_waiting_one(api: Api, clock: FakeClock) -> None:
+    alice, bob = await pair(api, clock)
+    conversation = await start(api, alice, bob, "one")
+    clock.advance(DELAY)
+    await run(api)
+    with pytest.raises(RuntimeError):
+        async with UnitOfWork(api.ctx) as uow:
+            await notifications.schedule_message_alert(uow, conversation_id=int(conversation))
+            raise RuntimeError("the send failed after scheduling its alert")
+    assert not api.ctx.waiting_jobs.waiting("message_alert", conversation, clock.now())
+    await say(api, alice, conversation, "two")
+    async with api.ctx.db.read() as conn:
+        assert await job_rows.count(conn) == 1
+
+
+def test_waiting_jobs_forget_what_is_past_when_full() -> None:
+    waiting = WaitingJobs()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    waiting.LIMIT = 3
+    waiting.remember("k", "old", now + timedelta(seconds=10), now)  # already within the margin
+    waiting.remember("k", "a", now + DELAY, now)
+    waiting.remember("k", "b", now + DELAY, now)
+    waiting.remember("k", "c", now + DELAY, now)  # full: "old" goes, the rest stay
+    assert [waiting.waiting("k", key, now) for key in ("old", "a", "b", "c")] == [False, True, True, True]
 
 
 async def test_a_message_read_before_the_delay_is_never_emailed(api: Api, smtp: SmtpSink, clock: FakeClock) -> None:

@@ -62,6 +62,7 @@ from rapport.jobs.runner import (
     enqueue_many,
     enqueue_per_id,
 )
+from rapport.jobs.waiting import WaitingJobs
 
 __all__ = [
     "BatchHandler",
@@ -70,6 +71,7 @@ __all__ = [
     "JobRunner",
     "Outcome",
     "Reschedule",
+    "WaitingJobs",
     "backoff",
     "enqueue",
     "enqueue_many",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.bus import Bus
 from rapport.clock import Clock
-from rapport.jobs import JobRunner
+from rapport.jobs import JobRunner, WaitingJobs
 from rapport.notify.keys import NotificationKeys
 from rapport.services.rate_limits import RateLimits
 from rapport.services.sessions import SessionRegistry
@@ -53,6 +53,8 @@ class Context:
     typing: TypingTracker = field(default_factory=TypingTracker)
     jobs: JobRunner | None = None
     """This process's job runner (rapport.jobs); None where no jobs run (CLI tools)."""
+    waiting_jobs: WaitingJobs = field(default_factory=WaitingJobs)
+    """Keyed jobs this process stored that surely still wait (rapport.jobs.waiting)."""
     sessions: SessionRegistry = field(default_factory=lambda: SessionRegistry(cache_seconds=0))
     blob_store: BlobStore | None = None
     """Attachment contents (local or S3): opened by the lifespan, else on first use."""

@@ -212,13 +212,18 @@ async def _check_reply(
     """May `sender` write here? Reads only: a refusal comes wrapped in `Refused`."""
     try:
         conversation = await conversations.get(uow.conn, conversation_id=conversation_id)
-        ids = await conversations.participant_ids(uow.conn, conversation_id=conversation_id) if conversation else []
+        members = (
+            await conversations.participants_blocking(uow.conn, conversation_id=conversation_id, member_id=sender.id)
+            if conversation
+            else []
+        )
+        ids = [member for member, _ in members]
         if conversation is None or sender.id not in ids:
             raise NotFound("No such conversation.", code="conversation_not_found")
         if conversation.kind is ConversationKind.SPONSORED:
             raise NotPermitted("Sponsored messages cannot be answered.", code="sponsored_no_reply")
-        blocked = await social.blocked_among(uow.conn, member_id=sender.id, others=[i for i in ids if i != sender.id])
-        refusal = may_reply(is_participant=True, blocked_pair=bool(blocked), one_to_one=conversation.is_one_to_one)
+        blocked = any(block for member, block in members if member != sender.id)
+        refusal = may_reply(is_participant=True, blocked_pair=blocked, one_to_one=conversation.is_one_to_one)
         if refusal is not None:
             raise NotPermitted(refusal.message, code=refusal.reason)
         if conversation.kind is ConversationKind.INMAIL:

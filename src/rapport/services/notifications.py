@@ -126,15 +126,24 @@ async def schedule_message_alerts(uow: UnitOfWork, *, conversation_ids: Sequence
 
 
 async def schedule_message_alert(uow: UnitOfWork, *, conversation_id: int) -> None:
-    """A message arrived: make sure the conversation's alert job is waiting (at most one row, often none)."""
-    await jobs.enqueue(
-        uow.conn,
-        kind=MESSAGE_ALERT,
-        key=str(conversation_id),
-        payload={"conversation_id": conversation_id},
-        run_at=uow.now + _delay(uow),
-        now=uow.now,
+    """A message arrived: make sure the conversation's alert job is waiting (at most one row, often none).
+
+    The insert is skipped while this process knows the job waits (rapport.jobs.waiting)."""
+    key = str(conversation_id)
+    waiting = uow.ctx.waiting_jobs
+    if waiting.waiting(MESSAGE_ALERT, key, uow.now):
+        return
+    run_at = uow.now + _delay(uow)
+    stored = await jobs.enqueue(
+        uow.conn, kind=MESSAGE_ALERT, key=key, payload={"conversation_id": conversation_id}, run_at=run_at, now=uow.now
     )
+    if stored:
+        now = uow.now
+
+        async def remember() -> None:
+            waiting.remember(MESSAGE_ALERT, key, run_at, now)
+
+        uow.after_commit(remember)
 
 
 def _parse_cursor(cursor: str | None) -> int | None:

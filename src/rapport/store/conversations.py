@@ -7,12 +7,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, case, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
 from rapport.store.prepared import Prepared, in_ids
-from rapport.store.tables import conversations, participants
+from rapport.store.tables import blocks, conversations, participants
 from rapport.store.types import UTCDateTime
 
 
@@ -115,6 +129,17 @@ def pair_key(a: int, b: int) -> str:
 _GET = Prepared(select(*_CONVERSATION).where(conversations.c.id == bindparam("conversation_id")))
 _PARTICIPANT_IDS = Prepared(
     select(participants.c.member_id)
+    .where(participants.c.conversation_id == bindparam("conversation_id"))
+    .order_by(participants.c.member_id)
+)
+_PARTICIPANTS_BLOCKING = Prepared(
+    select(
+        participants.c.member_id,
+        or_(
+            exists().where(blocks.c.blocker_id == bindparam("member"), blocks.c.blocked_id == participants.c.member_id),
+            exists().where(blocks.c.blocker_id == participants.c.member_id, blocks.c.blocked_id == bindparam("member")),
+        ),
+    )
     .where(participants.c.conversation_id == bindparam("conversation_id"))
     .order_by(participants.c.member_id)
 )
@@ -250,6 +275,15 @@ async def participant_ids_for(
 async def participant_ids(conn: AsyncConnection, *, conversation_id: int) -> list[MemberId]:
     """One conversation's members, in id order (a send asks this)."""
     return [MemberId(r[0]) for r in await _PARTICIPANT_IDS.rows(conn, conversation_id=conversation_id)]
+
+
+async def participants_blocking(
+    conn: AsyncConnection, *, conversation_id: int, member_id: int
+) -> list[tuple[MemberId, bool]]:
+    """One conversation's members in id order, each with whether a block stands between them
+    and `member_id` (either way): what a send checks, in one statement."""
+    rows = await _PARTICIPANTS_BLOCKING.rows(conn, conversation_id=conversation_id, member=member_id)
+    return [(MemberId(m), bool(b)) for m, b in rows]
 
 
 async def get_participant(conn: AsyncConnection, *, conversation_id: int, member_id: int) -> ParticipantRow | None:

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Float, Insert, Table, event, func, select,
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -65,7 +65,8 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.writer = _sqlite_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=60)
             self.reader = _sqlite_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
-            _configure_sqlite(self.writer, sqlite_synchronous, begin="BEGIN IMMEDIATE")
+            # The writer's transactions are begun and committed on the driver by `_GroupCommit`.
+            _configure_sqlite(self.writer, sqlite_synchronous, begin=None)
             _configure_sqlite(self.reader, sqlite_synchronous, begin="BEGIN")
             self._group = _GroupCommit(self.writer)
         else:
@@ -109,9 +110,8 @@ class Database:
 
 
 class _Group:
-    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction, quota: int) -> None:
+    def __init__(self, conn: AsyncConnection, quota: int) -> None:
         self.conn = conn
-        self.tx = tx
         self.quota = quota
         self.size = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -192,14 +192,14 @@ class _GroupCommit:
             if group is None:
                 conn = await self._connection()
                 try:
-                    tx = await conn.begin()
+                    await _inline(conn).begin_immediate()
                 except BaseException:
                     await self.close()
                     raise
-                group = self.group = _Group(conn, tx, min(self.LIMIT, self.queued + 1))
+                group = self.group = _Group(conn, min(self.LIMIT, self.queued + 1))
             # The writer's savepoint goes straight to the driver: through SQLAlchemy, SAVEPOINT
             # and RELEASE were compiled afresh each time and cost more than a message's inserts.
-            driver = _driver(group.conn)
+            driver = _inline(group.conn).sqlite
             driver.execute("SAVEPOINT writer")
             try:
                 yield group.conn
@@ -221,7 +221,7 @@ class _GroupCommit:
     async def _finish(self, group: _Group) -> None:
         self.group = None
         try:
-            await group.tx.commit()
+            await _inline(group.conn).commit()
         except BaseException as exc:
             group.done.set_exception(exc)
             await self.close()  # in an unknown state: the next group takes a fresh connection
@@ -243,20 +243,27 @@ class _InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if args and isinstance(args[0], str) and args[0].startswith("BEGIN IMMEDIATE"):
-            # Usually the lock is free (one writer connection per process): take it here,
-            # without waiting. Only when another process holds it, wait on the worker thread.
-            conn = self._conn
-            conn.execute("PRAGMA busy_timeout=0")
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
+
+    async def begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, straight on the driver: through SQLAlchemy's transaction machinery
+        an empty write transaction cost more than a message's inserts.
+
+        Usually the lock is free (one writer connection per process): take it here, without
+        waiting. Only when another process holds it, wait on the worker thread."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await super()._execute(conn.execute, "BEGIN IMMEDIATE")  # type: ignore[no-untyped-call]
 
     async def commit(self) -> None:
         await super()._execute(self._conn.commit)  # type: ignore[no-untyped-call]
@@ -277,10 +284,10 @@ class _InlineConnection(aiosqlite.Connection):
         self._conn.executemany(sql, batch).close()
 
 
-def _driver(conn: AsyncConnection) -> sqlite3.Connection:
-    """The sqlite3 connection under `conn` (statements on it run here and now, see _InlineConnection)."""
+def _inline(conn: AsyncConnection) -> _InlineConnection:
+    """The driver connection under `conn` (its statements run here and now)."""
     inline: _InlineConnection = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr,assignment]
-    return inline.sqlite
+    return inline
 
 
 def _sqlite_engine(url: Any, **options: Any) -> AsyncEngine:
@@ -327,7 +334,7 @@ def _epoch_seconds_postgresql(element: epoch_seconds, compiler: SQLCompiler, **k
     return f"(CAST(round(EXTRACT(EPOCH FROM {column}) * 1000) AS DOUBLE PRECISION) / 1000.0)"
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str | None) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so "begin" below decides the mode.
@@ -344,9 +351,13 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str) -> N
             cursor.execute(pragma)
         cursor.close()
 
+    if begin is None:
+        return
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight on the driver: SQLAlchemy's statement path cost more than the read it begins.
+        conn.connection.driver_connection.sqlite.execute(begin)
 
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
