@@ -26,7 +26,7 @@ def serve(
     """Apply pending migrations, then serve HTTP and WebSocket."""
     import uvicorn
 
-    from rapport.api.app import SERVER_OPTIONS, ping_options
+    from rapport.api.app import SERVER_OPTIONS, compression_options, ping_options
     from rapport.store.migrate import upgrade_sync
 
     settings = Settings.from_env()
@@ -47,6 +47,7 @@ def serve(
         log_level=log_level,
         **SERVER_OPTIONS,
         **ping_options(settings.ws_ping_seconds),
+        **compression_options(settings.ws_compression),
     )
 
 

@@ -77,6 +77,10 @@ class Settings:
     """A member gets at most one sponsored message per this many days (DESIGN §2)."""
     ws_queue_bytes: int = 1024 * 1024
     ws_ping_seconds: float = 20.0
+    ws_compression: bool = False
+    """Accept permessage-deflate when a client offers it (every browser does). Off: a frame is
+    written to a socket as it is, straight from the fan-out, and an idle socket keeps no
+    compressor (api/app.compression_options)."""
     """Bytes of frames a WebSocket may have waiting for a slow reader; past them the server
     closes it (4008) and the client resumes from the event log with `since`."""
 
@@ -135,6 +139,7 @@ class Settings:
             sponsored_interval_days=max(0, int(env.get("RAPPORT_SPONSORED_INTERVAL_DAYS") or 45)),
             ws_queue_bytes=max(64 * 1024, int(env.get("RAPPORT_WS_QUEUE_BYTES") or 1024 * 1024)),
             ws_ping_seconds=max(0.0, float(env.get("RAPPORT_WS_PING_SECONDS") or 20)),
+            ws_compression=_flag(env.get("RAPPORT_WS_COMPRESSION"), False),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -18,14 +18,17 @@ DEPLOYMENTS = ["embedded", pytest.param("scaled", marks=[pytest.mark.postgres, p
 
 @pytest.fixture(params=DEPLOYMENTS)
 async def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    # @pytest.mark.ws_compression: a server that accepts permessage-deflate (off by default).
+    compression = request.node.get_closest_marker("ws_compression") is not None
     if request.param == "embedded":
-        with run_server(make_settings(tmp_path)) as server:
+        with run_server(make_settings(tmp_path, ws_compression=compression)) as server:
             yield server
         return
     database_url = await create_pg_database(await require_postgres(), migrated=True)
     settings = make_settings(
         tmp_path,
         database_url=database_url,
+        ws_compression=compression,
         redis_url=await require_redis(),
         # Each test's member ids start at 1: its own channels keep runs apart on one Redis.
         redis_namespace=f"rapport-test-{uuid.uuid4().hex[:12]}",

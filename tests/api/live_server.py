@@ -21,7 +21,7 @@ import uvicorn
 from tests.conftest import Member
 from websockets.asyncio.client import ClientConnection, connect
 
-from rapport.api.app import SERVER_OPTIONS, SocketsFirst, create_app, ping_options
+from rapport.api.app import SERVER_OPTIONS, SocketsFirst, compression_options, create_app, ping_options
 from rapport.settings import Settings
 
 FRAME_TIMEOUT = 5.0
@@ -65,6 +65,7 @@ def run_server(
         timeout_graceful_shutdown=3,
         **SERVER_OPTIONS,
         **ping_options(settings.ws_ping_seconds),
+        **compression_options(settings.ws_compression),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -63,6 +63,17 @@ async def message_news(dev: Device, count: int) -> tuple[list[dict[str, Any]], l
     return frames, seqs
 
 
+async def test_a_browser_offering_compression_gets_plain_frames_written_directly(
+    live_api: Api, live_server: LiveServer
+) -> None:
+    bob = await live_api.register("bob")
+    async with device(live_server, bob) as dev:  # offers permessage-deflate, as browsers do
+        assert dev.ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in dev.ws.response.headers
+        assert [s.writes_directly for s in server_sockets(live_server, bob)] == [True]
+
+
+@pytest.mark.ws_compression
 async def test_a_group_chat_reaches_every_socket_in_order_written_directly_or_compressed(
     live_api: Api, live_server: LiveServer
 ) -> None:

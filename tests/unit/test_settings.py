@@ -72,3 +72,13 @@ def test_websocket_pings_every_twenty_seconds_unless_told() -> None:
         "ws_ping_interval": None,
         "ws_ping_timeout": None,
     }
+
+
+def test_websocket_compression_is_off_unless_turned_on() -> None:
+    from rapport.api.app import compression_options
+
+    assert Settings.from_env({}).ws_compression is False
+    assert compression_options(Settings.from_env({}).ws_compression) == {"ws_per_message_deflate": False}
+    assert compression_options(Settings.from_env({"RAPPORT_WS_COMPRESSION": "on"}).ws_compression) == {
+        "ws_per_message_deflate": True
+    }

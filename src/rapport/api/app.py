@@ -229,6 +229,18 @@ def ping_options(seconds: float) -> dict[str, Any]:
     return {"ws_ping_interval": interval, "ws_ping_timeout": interval}
 
 
+def compression_options(on: bool) -> dict[str, Any]:
+    """uvicorn's permessage-deflate (RFC 7692), off unless the operator turns it on.
+
+    Every browser offers it, and uvicorn accepts it by default. A compressed socket then
+    holds a compressor and a decompressor for its whole life (about 12 KB more per idle
+    socket, measured), and each frame of a group chat's fan-out is deflated once per socket
+    and goes the slow way, through the ASGI send, instead of being written as it is
+    (api/ws_wire). Chat frames are a few hundred bytes; the bandwidth saved is worth that
+    only on links where bytes are dear (RAPPORT_WS_COMPRESSION)."""
+    return {"ws_per_message_deflate": on}
+
+
 def app_from_env() -> SocketsFirst:
     """For `uvicorn --factory`: `rapport serve` has already migrated."""
     migrate = os.environ.get("RAPPORT_MIGRATED") != "1"
