@@ -213,7 +213,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     # RAPPORT_TRUSTED_PROXIES alone decides whose X-Forwarded-For is read (api/client_address).
     # uvicorn's own proxy handling would first trust it from 127.0.0.1, any local client included.
     "proxy_headers": False,
-    "ws": "websockets-sansio",  # uvicorn's legacy "websockets" protocol is deprecated
+    # uvicorn's websockets-sansio protocol (its legacy "websockets" one is deprecated), with one
+    # keepalive timer for the whole process instead of two per socket (api/keepalive.py).
+    "ws": "rapport.api.keepalive:KeepaliveProtocol",
 }
 """uvicorn's options for serving the app, `rapport serve` and the tests' live server, with
 `ping_options` for the settings' keepalive."""
