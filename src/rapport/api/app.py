@@ -222,11 +222,11 @@ SERVER_OPTIONS: dict[str, Any] = {
 
 
 def ping_options(seconds: float) -> dict[str, Any]:
-    """uvicorn's WebSocket keepalive: a ping every `seconds` (0: none), a pong due as long after.
+    """The WebSocket keepalive: a quiet socket pinged every `seconds` (0: none), an answer due
+    within as long (the settings uvicorn hands to `api/keepalive.py`'s protocol).
 
     Pings find dead peers and keep proxies from closing quiet sockets (nginx and most load
-    balancers default to 60 s). Each ping and its pong cost the server about 0.13 ms of CPU, so
-    they are most of what an idle socket costs (RAPPORT_WS_PING_SECONDS)."""
+    balancers default to 60 s). One timer per process sends them (RAPPORT_WS_PING_SECONDS)."""
     interval = seconds if seconds > 0 else None
     return {"ws_ping_interval": interval, "ws_ping_timeout": interval}
 

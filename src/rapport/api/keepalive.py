@@ -76,9 +76,18 @@ class Keepalive:
         if sock in slot:
             slot.remove(sock)
             self.size -= 1
-        if self.size == 0 and self.timer is not None:
+        if self.size == 0:
+            self.retire()
+
+    def retire(self) -> None:
+        """No socket left: no timer, and out of the registry (it holds the loop, the key of a
+        weak mapping: kept there, a closed loop would never be freed)."""
+        if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        by_interval = _keepalives.get(self.loop)
+        if by_interval is not None and by_interval.get(self.interval) is self:
+            del by_interval[self.interval]
 
     def visit(self) -> None:
         """One tick: the sockets of the next slot, then the timer for the one after."""
@@ -86,8 +95,9 @@ class Keepalive:
         self.cursor = (self.cursor + 1) % len(self.slots)
         for sock in tuple(slot):
             sock.keepalive_visit()
+        self.timer = None
         if self.size == 0:
-            self.timer = None
+            self.retire()
             return
         # From the schedule, not from now: a late tick does not push every later one back.
         self.due = max(self.due + self.tick, self.loop.time())
