@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 _TEXT = 0x81  # FIN, opcode 1 (text); no RSV bit: not compressed
@@ -47,7 +48,7 @@ class Wire:
         """The wire under an ASGI `send`, when it is uvicorn's sans-I/O protocol's own (not
         wrapped by middleware, not another server or protocol implementation)."""
         proto = getattr(send, "__self__", None)
-        if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
+        if not isinstance(proto, WebSocketsSansIOProtocol):  # or the keepalive's subclass (api/keepalive.py)
             return None
         if not all(hasattr(proto, name) for name in ("conn", "transport", "writable", "close_sent", "disconnected")):
             return None
