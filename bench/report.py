@@ -222,6 +222,12 @@ def lines(results: Mapping[str, Any]) -> list[str]:
             out.append(
                 f"idle ws  server CPU {fmt(conns['cpu_us_per_connection_s'], ' µs', 2)} per connection per second"
                 f" (over {fmt(conns['idle_cpu_window_s'], ' s', 0)} of holding them)"
+                + (
+                    f"; {fmt(conns['cpu_us_per_connection_s_marginal'], ' µs', 2)} once the server's own"
+                    f" {fmt(conns['server_idle_cpu_ms_s'], ' ms', 2)} a second without them is taken out"
+                    if conns.get("cpu_us_per_connection_s_marginal") is not None
+                    else ""
+                )
             )
     for where, sizes in results.get("attachments", {}).items():
         if not sizes.get("available", True):

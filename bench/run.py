@@ -76,6 +76,7 @@ QUICK: dict[str, Any] = {
     "idle_batch": 100,
     "idle_budget_s": 25.0,
     "idle_cpu_s": 25.0,
+    "idle_base_s": 10.0,
     "attachments": {"1 MB": 10, "25 MB": 3},
     "prolific_sent": 10_000,
     "fanout_rate": 200,
@@ -108,6 +109,7 @@ FULL: dict[str, Any] = {
     "idle_batch": 250,
     "idle_budget_s": 240.0,
     "idle_cpu_s": 45.0,
+    "idle_base_s": 15.0,
     "sponsored_send_s": 10.0,
     "attachments": {"1 MB": 40, "25 MB": 8},
 }
@@ -534,6 +536,11 @@ class Bench:
             progress = manager.dict()
             time.sleep(1.0)
             before = srv.rss_mb()
+            # The server's own idle cost (its timers, the job runner's poll) before any idle
+            # socket, to tell what a socket adds from what the process spends anyway.
+            cpu0, t0 = srv.cpu_seconds(), time.monotonic()
+            time.sleep(c["idle_base_s"])
+            base_cpu = (srv.cpu_seconds() - cpu0) / (time.monotonic() - t0)
             started = time.monotonic()
             deadline = now_ns() + int(c["idle_budget_s"] * 1e9)
             jobs = [
@@ -582,6 +589,10 @@ class Bench:
             "ramp_seconds": round(max(g["ramp_seconds"] for g in got), 1),
             "idle_cpu_window_s": c["idle_cpu_s"],
             "cpu_us_per_connection_s": round(1e6 * idle_cpu / connected, 2) if connected else None,
+            "server_idle_cpu_ms_s": round(1e3 * base_cpu, 2),
+            "cpu_us_per_connection_s_marginal": (
+                round(1e6 * max(0.0, idle_cpu - base_cpu) / connected, 2) if connected else None
+            ),
             "series": series,
         }
         say(report.lines({"connections": self.results["connections"]})[0])

@@ -197,3 +197,17 @@ def test_the_sponsored_phase_is_printed_and_checked_against_its_targets() -> Non
     assert checks["send p99 during sponsored delivery"]["met"] is False
     unmeasured = {c["target"]: c for c in report.targets(_results())}
     assert unmeasured["sponsored delivery (SQLite, one process)"]["met"] is None  # neither met nor missed
+
+
+def test_idle_socket_cpu_is_given_whole_and_without_the_servers_own() -> None:
+    results = _results()
+    results["connections"] = {
+        **results["connections"],  # type: ignore[dict-item]
+        "cpu_us_per_connection_s": 2.2,
+        "idle_cpu_window_s": 25.0,
+        "server_idle_cpu_ms_s": 1.8,
+        "cpu_us_per_connection_s_marginal": 1.3,
+    }
+    text = "\n".join(report.lines(results))
+    assert "server CPU 2.20 µs per connection per second" in text
+    assert "1.30 µs once the server's own 1.80 ms a second without them is taken out" in text
