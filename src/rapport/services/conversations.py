@@ -26,15 +26,17 @@ from rapport.domain.policy import (
     may_start_group_chat,
 )
 from rapport.services import group_cap, sponsored
+from rapport.services import inbox as inbox_page
 from rapport.services import messages as message_service
 from rapport.services.context import Context
 from rapport.services.rate_limits import Action
 from rapport.services.shapes import conversation_json
 from rapport.services.uow import UnitOfWork
 from rapport.store import conversations, groups, members, social
-from rapport.store.conversations import ConversationRow, InboxCursor, ParticipantRow
+from rapport.store.conversations import ConversationRow, ParticipantRow
+from rapport.store.inbox import INBOX_FILTERS, InboxCursor
 
-FILTERS = conversations.INBOX_FILTERS
+FILTERS = INBOX_FILTERS
 _INVALID_REFUSALS = {"too_many_recipients", "cannot_message_self", "no_recipients", "inmail_single_recipient"}
 
 
@@ -269,11 +271,6 @@ async def view_for(
     return conversation_json(conversation, participant, member_ids=ids, members=people, last_message=last_message)
 
 
-def _encode_cursor(p: ParticipantRow) -> str:
-    raw = f"{p.last_activity_at.isoformat()}|{p.conversation_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
 def _decode_cursor(cursor: str) -> InboxCursor:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -294,16 +291,7 @@ async def inbox(ctx: Context, viewer: Member, *, filter: str, cursor: str | None
         raise Invalid("limit is between 1 and 100.", code="invalid_limit")
     after = _decode_cursor(cursor) if cursor else None
     async with ctx.db.read() as conn:
-        rows = await conversations.inbox(conn, member_id=viewer.id, filter=filter, limit=limit + 1, after=after)
-        page, more = rows[:limit], len(rows) > limit
-        ids_by_conversation = await conversations.participant_ids_for(conn, conversation_ids=[c.id for c, _ in page])
-        people = await members.list_by_ids(conn, ids={m for ids in ids_by_conversation.values() for m in ids})
-        last = await message_service.last_messages(conn, page, viewer.id, people)
-    items = [
-        conversation_json(c, p, member_ids=ids_by_conversation[c.id], members=people, last_message=last.get(c.id))
-        for c, p in page
-    ]
-    return {"conversations": items, "next_cursor": _encode_cursor(page[-1][1]) if more and page else None}
+        return await inbox_page.page(conn, viewer.id, filter=filter, after=after, limit=limit)
 
 
 async def get(ctx: Context, viewer: Member, *, conversation_id: int) -> dict[str, Any]:

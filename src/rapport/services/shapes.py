@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from rapport.domain.model import Invitation, InvitationState, Member, MemberId
+from rapport.domain.model import Invitation, InvitationState, Member, MemberId, Tier
 from rapport.store.conversations import ConversationRow, ParticipantRow
 from rapport.store.messages import MessageRow
 
@@ -45,6 +45,35 @@ def member_json(member: Member) -> dict[str, Any]:
         "tier": member.tier.value,
         "open_profile": member.has_open_profile,
         "avatar_url": avatar_url(member),
+    }
+
+
+_PREMIUM = {tier.value: tier.is_premium for tier in Tier}
+
+
+def public_member_json(
+    id: int,
+    handle: str,
+    name: str,
+    headline: str,
+    industry: str,
+    location: str,
+    avatar: str | None,
+    tier: str,
+    open_profile: Any,
+) -> dict[str, Any]:
+    """`member_json` of a member read as the columns store/inbox.MEMBER_COLUMNS, without the
+    `Member` in between (an inbox page shows up to a hundred conversations' members)."""
+    return {
+        "id": str(id),
+        "handle": handle,
+        "name": name,
+        "headline": headline,
+        "industry": industry,
+        "location": location,
+        "tier": tier,
+        "open_profile": _PREMIUM[tier] and bool(open_profile),
+        "avatar_url": avatar or f"/avatars/{handle}.svg",
     }
 
 

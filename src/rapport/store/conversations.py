@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
-    String,
-    and_,
     bindparam,
     case,
     delete,
@@ -19,7 +16,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.domain.model import ConversationId, ConversationKind, InMailState, MemberId, MessageId
 from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import blocks, conversations, participants
-from rapport.store.types import UTCDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,112 +415,6 @@ async def remove_participant(conn: AsyncConnection, *, conversation_id: int, mem
 
 async def save_title(conn: AsyncConnection, *, conversation_id: int, title: str | None) -> None:
     await conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(title=title))
-
-
-@dataclass(frozen=True, slots=True)
-class InboxCursor:
-    last_activity_at: datetime
-    conversation_id: int
-
-
-def _utc(value: Any) -> datetime | None:
-    """A time column as the driver hands it (SQLite: ISO text; PostgreSQL: a datetime) made an
-    aware UTC datetime, as `UTCDateTime` does, without SQLAlchemy's SQLite parser before it
-    (a regular expression per value: most of an inbox page's decoding time)."""
-    if value is None:
-        return None
-    when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _raw_times(columns: Sequence[Any]) -> list[Any]:
-    """The columns, time columns left undecoded (for `_utc`)."""
-    return [type_coerce(c, String()).label(c.name) if isinstance(c.type, UTCDateTime) else c for c in columns]
-
-
-_PAGE_CONVERSATION = _raw_times(_CONVERSATION)
-_PAGE_PARTICIPANT = _raw_times(_PARTICIPANT)
-_N_CONVERSATION = len(_CONVERSATION)
-
-
-def _page_row(r: Sequence[Any]) -> tuple[ConversationRow, ParticipantRow]:
-    """One inbox row, read by position: the conversation's columns, then the participant's."""
-    c, p = r[:_N_CONVERSATION], r[_N_CONVERSATION:]
-    conversation = ConversationRow(
-        id=ConversationId(c[0]),
-        kind=ConversationKind(c[1]),
-        subject=c[2],
-        group_id=c[3],
-        created_at=_utc(c[4]),  # type: ignore[arg-type]
-        updated_at=_utc(c[5]),  # type: ignore[arg-type]
-        last_message_id=c[6],
-        inmail_sender_id=c[7],
-        inmail_recipient_id=c[8],
-        inmail_state=InMailState(c[9]) if c[9] else None,
-        inmail_charged=c[10],
-        inmail_answered_at=_utc(c[11]),
-        title=c[12],
-        created_by=c[13],
-    )
-    participant = ParticipantRow(
-        conversation_id=ConversationId(p[0]),
-        member_id=MemberId(p[1]),
-        archived=p[2],
-        muted=p[3],
-        marked_unread=p[4],
-        hidden=p[5],
-        unread_count=p[6],
-        cleared_through=p[7],
-        read_up_to=p[8],
-        delivered_up_to=p[9],
-        last_activity_at=_utc(p[10]),  # type: ignore[arg-type]
-    )
-    return conversation, participant
-
-
-def _inbox_page(filter: str, *, after: bool) -> Prepared:
-    p = participants
-    stmt = (
-        select(*_PAGE_CONVERSATION, *[c.label(f"p_{c.name}") for c in _PAGE_PARTICIPANT])
-        .select_from(p.join(conversations, conversations.c.id == p.c.conversation_id))
-        .where(p.c.member_id == bindparam("member_id"), p.c.hidden.is_(False))
-        .order_by(p.c.last_activity_at.desc(), p.c.conversation_id.desc())
-        .limit(bindparam("limit", type_=Integer()))
-    )
-    stmt = stmt.where(p.c.archived.is_(filter == "archived"))
-    if filter == "unread":
-        stmt = stmt.where(or_(p.c.unread_count > 0, p.c.marked_unread.is_(True)))
-    elif filter in ("inmail", "sponsored"):
-        stmt = stmt.where(conversations.c.kind == ConversationKind(filter).value)
-    if after:
-        at = bindparam("after_at", type_=p.c.last_activity_at.type)
-        stmt = stmt.where(
-            or_(
-                p.c.last_activity_at < at,
-                and_(p.c.last_activity_at == at, p.c.conversation_id < bindparam("after_id", type_=Integer())),
-            )
-        )
-    return Prepared(stmt)
-
-
-INBOX_FILTERS = ("all", "unread", "archived", "inmail", "sponsored")
-_INBOX = {(f, after): _inbox_page(f, after=after) for f in INBOX_FILTERS for after in (False, True)}
-
-
-async def inbox(
-    conn: AsyncConnection,
-    *,
-    member_id: int,
-    filter: str,
-    limit: int,
-    after: InboxCursor | None,
-) -> list[tuple[ConversationRow, ParticipantRow]]:
-    """One page of a member's inbox, newest activity first."""
-    query = _INBOX[filter, after is not None]
-    params: dict[str, Any] = {"member_id": member_id, "limit": limit}
-    if after is not None:
-        params.update(after_at=after.last_activity_at, after_id=after.conversation_id)
-    return [_page_row(r) for r in await query.rows(conn, **params)]
 
 
 async def unread_total(conn: AsyncConnection, *, member_id: int) -> int:
