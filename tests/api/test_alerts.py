@@ -239,24 +239,26 @@ async def test_a_chatty_conversation_backs_off_and_twelve_quiet_hours_reset_it(
     api: Api, smtp: SmtpSink, clock: FakeClock
 ) -> None:
     alice, bob = await pair(api, clock, smtp)
-    conversation = await start(api, alice, bob, "m1")
+    conversation = await start(api, alice, bob, "(first message)")
     clock.advance(DELAY)
     await run(api)
     assert len(smtp.messages) == 1  # t = 10 min; throttle 10 min
     clock.advance(timedelta(minutes=1))
-    await say(api, alice, conversation, "m2")  # t = 11 min
+    await say(api, alice, conversation, "(second message)")  # t = 11 min
     clock.advance(DELAY)
     await run(api)
     assert len(smtp.messages) == 2  # t = 21 min (delay and throttle both passed); throttle 1 h
     clock.advance(timedelta(minutes=1))
-    await say(api, alice, conversation, "m3")  # t = 22 min
+    await say(api, alice, conversation, "(third message)")  # t = 22 min
     clock.advance(timedelta(minutes=58))
     await run(api)
     assert len(smtp.messages) == 2  # t = 80 min: within the hour after the last e-mail
     clock.advance(timedelta(minutes=2))
     await run(api)
     assert len(smtp.messages) == 3  # t = 82 min
-    assert "m3" in parts(smtp.messages[-1])[0] and "m2" not in parts(smtp.messages[-1])[0]
+    # Parenthesised bodies: no link token (URL-safe base64) can contain them by chance.
+    text = parts(smtp.messages[-1])[0]
+    assert "(third message)" in text and "(second message)" not in text
     clock.advance(timedelta(hours=12))
     await say(api, alice, conversation, "after a quiet night")
     clock.advance(DELAY)
