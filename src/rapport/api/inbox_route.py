@@ -18,34 +18,24 @@ render them.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from rapport.api import errors
-from rapport.api.send_route import answer
 from rapport.api.text_guard import refusal
-from rapport.domain.errors import DomainError
+from rapport.api.thin_route import ThinRoute
 from rapport.services import accounts, conversations
 from rapport.services.context import Context
-
-log = logging.getLogger(__name__)
 
 PATH = "/api/v1/conversations"
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 _CURSOR = re.compile(r"[A-Za-z0-9_=-]{1,200}")
 
 
-class InboxRoute:
+class InboxRoute(ThinRoute):
     """Serves inbox pages itself; hands every other request, untouched, to `app`."""
-
-    def __init__(self, app: ASGIApp, state: Any, headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
-        self.state = state  # the application's state: its `ctx` exists once the lifespan ran
-        self.headers = headers  # the security headers, already encoded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -58,19 +48,12 @@ class InboxRoute:
             return
         token, filter, cursor, limit = request
         ctx: Context = self.state.ctx
-        try:
+
+        async def page() -> tuple[int, Any]:
             viewer = await accounts.authenticate(ctx, token=token)
-            page = await conversations.inbox(ctx, viewer, filter=filter, cursor=cursor, limit=limit)
-        except DomainError as refused:
-            status, headers, content = errors.domain_error(refused)
-            extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-            await answer(send, self.headers, status, content, extra)
-            return
-        except Exception as error:
-            log.exception("unhandled error", exc_info=error)
-            await answer(send, self.headers, 500, errors.INTERNAL_ERROR)
-            return
-        await answer(send, self.headers, 200, page)
+            return 200, await conversations.inbox(ctx, viewer, filter=filter, cursor=cursor, limit=limit)
+
+        await self.serve(send, page)
 
 
 def _decoded(scope: Scope) -> tuple[str, str, str | None, int] | None:

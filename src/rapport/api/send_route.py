@@ -18,34 +18,24 @@ function FastAPI's handlers use.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from rapport.api import errors
 from rapport.api.schemas import MessageCreate
 from rapport.api.text_guard import refusal
-from rapport.domain.errors import DomainError
+from rapport.api.thin_route import ThinRoute
 from rapport.services import accounts, messages
 from rapport.services.context import Context
-
-log = logging.getLogger(__name__)
 
 PATH = re.compile(r"/api/v1/conversations/([0-9]{1,18})/messages")
 BODY_LIMIT = 1024 * 1024
 
 
-class SendRoute:
+class SendRoute(ThinRoute):
     """Serves accepted sends itself; hands every other request, unread, to `app`."""
-
-    def __init__(self, app: ASGIApp, state: Any, headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
-        self.state = state  # the application's state: its `ctx` exists once the lifespan ran
-        self.headers = headers  # the security headers, already encoded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or (match := PATH.fullmatch(scope["path"])) is None:
@@ -58,7 +48,8 @@ class SendRoute:
             return
         token, fields = request
         ctx: Context = self.state.ctx
-        try:
+
+        async def store() -> tuple[int, Any]:
             viewer = await accounts.authenticate(ctx, token=token)
             message, created = await messages.reply(
                 ctx,
@@ -68,31 +59,9 @@ class SendRoute:
                 client_id=fields.client_id,
                 attachments=fields.attachments,
             )
-        except DomainError as refused:
-            status, headers, content = errors.domain_error(refused)
-            extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-            await answer(send, self.headers, status, content, extra)
-            return
-        except Exception as error:
-            log.exception("unhandled error", exc_info=error)
-            await answer(send, self.headers, 500, errors.INTERNAL_ERROR)
-            return
-        await answer(send, self.headers, 201 if created else 200, {"message": message})
+            return 201 if created else 200, {"message": message}
 
-
-async def answer(
-    send: Send,
-    security: list[tuple[bytes, bytes]],
-    status: int,
-    content: Any,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    """`content` as JSON, encoded once, with the security headers (what `Json` and
-    SecurityHeaders give a FastAPI answer)."""
-    body = orjson.dumps(content)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), *security]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
-    await send({"type": "http.response.body", "body": body})
+        await self.serve(send, store)
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
