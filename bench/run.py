@@ -68,7 +68,7 @@ QUICK: dict[str, Any] = {
     "rates": [25, 200, 1000],
     "delivery_s": 3.0,
     "delivery_pairs": 64,
-    "live_s": 3.0,
+    "live_s": 10.0,
     "inbox_s": 2.5,
     "inbox_concurrency": 4,
     "idle_target": 2_000,
