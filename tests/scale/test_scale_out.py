@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
+from bench.server import socket_inodes
 from sqlalchemy.engine import make_url
 
 from tests.api.live_server import Device, device
@@ -316,18 +317,7 @@ async def test_sigkill_loses_no_acknowledged_message(cluster: Cluster) -> None:
 def _holders(port: int, serving: list[int], devices: list[Device]) -> set[int]:
     """The worker processes holding the server side of these devices' sockets."""
     inodes = set(_server_side(port, {dev.ws.local_address[1] for dev in devices}))
-    return {pid for pid in serving if _socket_inodes(pid) & inodes}
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    found = set()
-    with contextlib.suppress(OSError):
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    found.add(target[8:-1])
-    return found
+    return {pid for pid in serving if socket_inodes(pid) & inodes}
 
 
 def _server_side(port: int, client_ports: set[int]) -> dict[str, int]:
@@ -360,7 +350,7 @@ async def test_two_workers_on_one_port_act_as_one(cluster: Cluster) -> None:
     await asyncio.to_thread(server.wait_ready)
     # The supervisor's children that hold sockets are the workers (multiprocessing may add
     # a resource tracker, which holds none).
-    serving = [pid for pid in server.children() if _socket_inodes(pid)]
+    serving = [pid for pid in server.children() if socket_inodes(pid)]
     assert len(serving) == 2, (serving, server.tail())
 
     async with client(server) as api, contextlib.AsyncExitStack() as stack:

@@ -262,11 +262,14 @@ class _Pump:
         return True
 
     def _fail(self) -> None:
-        """The socket is gone (or the log unreadable): close it, so the reader ends too and the
-        device reconnects with `since`."""
+        self._broken()
+        self.task = asyncio.create_task(self._close(1011))
+
+    def _broken(self) -> None:
+        """The socket is gone (or the log unreadable): it is closed, so the reader ends too
+        and the device reconnects with `since`."""
         self.broken = True
         log.debug("closing a socket whose frames could not be sent", exc_info=True)
-        self.task = asyncio.create_task(self._close(1011))
 
     async def _close(self, code: int) -> None:
         with contextlib.suppress(Exception):
@@ -291,12 +294,8 @@ class _Pump:
         except asyncio.CancelledError:
             raise
         except Exception:
-            # The socket is gone (or the log unreadable): close it, so the reader ends too
-            # and the device reconnects with `since`.
-            self.broken = True
-            log.debug("closing a socket whose frames could not be sent", exc_info=True)
-            with contextlib.suppress(Exception):
-                await self.conn.ws.close(code=1011)
+            self._broken()
+            await self._close(1011)
 
     async def _forward(self, frame: bytes) -> None:
         conn = self.conn

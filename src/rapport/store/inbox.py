@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from rapport.domain.model import ConversationKind
+from rapport.store.members import PROFILE_COLUMNS
 from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import conversations, members, messages, participants
 from rapport.store.types import UTCDateTime
@@ -121,17 +122,7 @@ async def page(
     return await _PAGES[filter, after is not None].rows(conn, **params)
 
 
-MEMBER_COLUMNS = (
-    members.c.id,
-    members.c.handle,
-    members.c.name,
-    members.c.headline,
-    members.c.industry,
-    members.c.location,
-    members.c.avatar_url,
-    members.c.tier,
-    members.c.open_profile,
-)
+MEMBER_COLUMNS = PROFILE_COLUMNS
 """What the page shows of a member (shapes.public_member_json), in order."""
 
 _MEMBERS = Prepared(

@@ -15,7 +15,7 @@ from rapport.store import events as event_log
 from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import conversations, members, tokens
 
-_PUBLIC = (
+PROFILE_COLUMNS = (
     members.c.id,
     members.c.handle,
     members.c.name,
@@ -25,6 +25,10 @@ _PUBLIC = (
     members.c.avatar_url,
     members.c.tier,
     members.c.open_profile,
+)
+"""What anyone may see of a member (shapes.public_member_json), in order: PUBLIC_COLUMNS begins with it."""
+_PUBLIC = (
+    *PROFILE_COLUMNS,
     members.c.read_receipts_and_typing,
     members.c.messages_from_group_members,
     members.c.sponsored_messages,
