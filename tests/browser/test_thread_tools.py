@@ -155,3 +155,20 @@ def test_focus_lands_in_the_inbox_after_signing_in(net: Network, open_app: Open)
     expect(first).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("textbox", name="Write a message")).to_be_focused()
+
+
+def test_a_live_reload_of_the_inbox_keeps_the_keyboard_on_its_conversation(net: Network, open_app: Open) -> None:
+    ava, ben, cy = net.member("Ava Morgan"), net.member("Ben Ortiz"), net.member("Cy Hale")
+    net.connect(ava, ben)
+    net.connect(ava, cy)
+    first = net.start(ben, ava, "Welcome aboard")
+    from_cy = net.start(cy, ava, "Hello from Cy")
+    page = open_app(ava, "#/inbox")
+    link = page.get_by_test_id("conversation").filter(has_text="Welcome aboard").get_by_role("link")
+    link.focus()
+    expect(link).to_be_focused()
+    net.send(cy, from_cy, "Still there?")  # the inbox reloads live, Cy's thread moves up
+    expect(page.get_by_test_id("conversation").filter(has_text="Still there?")).to_be_visible()
+    expect(page.get_by_test_id("conversation").filter(has_text="Welcome aboard").get_by_role("link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"#/c/{first}$"))

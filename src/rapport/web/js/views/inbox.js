@@ -119,8 +119,11 @@ export class Inbox {
 
   render() {
     const convs = [...this.conversations].sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+    // A live reload rebuilds the list: the conversation that had the keyboard keeps it.
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.closest('[data-id]')?.dataset.id : null;
     clear(this.list);
     for (const c of convs) this.list.append(this.item(c));
+    if (focused) this.list.querySelector(`[data-id="${CSS.escape(focused)}"] a`)?.focus();
     this.more.hidden = !this.nextCursor;
     const empty = {
       all: 'No conversations yet. Start one with “New message”.',
