@@ -12,7 +12,7 @@ import contextlib
 import resource
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -119,6 +119,20 @@ async def closed_http(job: dict[str, Any]) -> dict[str, Any]:
     return {"latencies_ms": latencies, "statuses": statuses, "errors": errors, "seconds": job["duration"]}
 
 
+def open_send_jobs(
+    base: str, rate: float, start_at: int, duration: float, senders: Sequence[tuple[int, str]], processes: int
+) -> list[dict[str, Any]]:
+    """`processes` open-send jobs sharing `senders` and `rate` msg/s between them, their schedules
+    interleaved: together they send every 1/rate s. (Started together, each at rate/processes,
+    they would send in bursts of `processes` messages at once, and each burst's later messages
+    would wait behind the first: a queue the offered rate does not have.)"""
+    return [
+        {"kind": "open_send", "base": base, "rate": rate / processes, "start_at": start_at + int(i * 1e9 / rate),
+         "duration": duration, "senders": list(senders[i::processes]), "max_in_flight": 64}
+        for i in range(processes)
+    ]  # fmt: skip
+
+
 async def open_send(job: dict[str, Any]) -> dict[str, Any]:
     """Open loop: send at a fixed rate whatever the answers, each message stamped with the
     time it was due, so the receiver measures from the schedule (no coordinated omission).
@@ -130,6 +144,7 @@ async def open_send(job: dict[str, Any]) -> dict[str, Any]:
     total = int(rate * duration)
     senders = job["senders"]
     latencies: list[float] = []
+    late: list[float] = []
     statuses: dict[int, int] = {}
     errors = skipped = 0
     in_flight = 0
@@ -139,7 +154,12 @@ async def open_send(job: dict[str, Any]) -> dict[str, Any]:
         async def send(i: int, due: int) -> None:
             nonlocal errors, in_flight
             cid, token = senders[i % len(senders)]
-            body = {"body": f"t:{due} delivery probe {i}", "client_id": uuid.uuid4().hex}
+            # Stamped when it leaves, not when it was due: the client's timer fires up to a
+            # millisecond early or late (uvloop's clock has millisecond steps), and that is
+            # the client's error, not the server's latency. How late it left is kept apart.
+            sent_at = time.monotonic_ns()
+            late.append((sent_at - due) / NS)
+            body = {"body": f"t:{sent_at} delivery probe {i}", "client_id": uuid.uuid4().hex}
             try:
                 async with session.post(
                     f"/api/v1/conversations/{cid}/messages", json=body, headers={"Authorization": f"Bearer {token}"}
@@ -172,6 +192,7 @@ async def open_send(job: dict[str, Any]) -> dict[str, Any]:
                     await asyncio.gather(*list(tasks), return_exceptions=True)
     return {
         "latencies_ms": latencies,
+        "late_ms": late,
         "statuses": statuses,
         "errors": errors,
         "skipped": skipped,
@@ -206,7 +227,7 @@ async def _connect(base: str, token: str, local_ip: str | None = None, timeout: 
 
 
 async def receive(job: dict[str, Any]) -> dict[str, Any]:
-    """Hold recipients' sockets; time each stamped message from its due time to its arrival.
+    """Hold recipients' sockets; time each stamped message from when it was sent to its arrival.
 
     job: base, tokens, end_at.
     """

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bench import server
+from bench.load import open_send_jobs
 from bench.stats import add_counts, merge, summarise
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -224,12 +225,8 @@ def delivery(bench: Runner, srv: server.Server, pairs: Sequence[Any], rate: int)
     jobs: list[dict[str, Any]] = [
         {"kind": "receive", "base": srv.base, "tokens": [p.b_token for p in pairs], "end_at": end_at}
     ]
-    for i in range(senders):
-        jobs.append(
-            {"kind": "open_send", "base": srv.base, "rate": rate / senders, "start_at": start_at,
-             "duration": c["delivery_s"], "senders": [(p.conversation_id, p.a_token) for p in pairs[i::senders]],
-             "max_in_flight": 64}
-        )  # fmt: skip
+    pair_senders = [(p.conversation_id, p.a_token) for p in pairs]
+    jobs += open_send_jobs(srv.base, rate, start_at, c["delivery_s"], pair_senders, senders)
     from concurrent.futures import ThreadPoolExecutor
 
     def sockets() -> dict[str, int]:

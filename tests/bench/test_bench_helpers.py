@@ -5,10 +5,12 @@ Timings are never asserted: only that figures are computed and written as descri
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
+from bench.load import open_send_jobs
 from bench.stats import add_counts, merge, percentile, ratio, summarise
 
 from bench import report
@@ -211,3 +213,13 @@ def test_idle_socket_cpu_is_given_whole_and_without_the_servers_own() -> None:
     text = "\n".join(report.lines(results))
     assert "server CPU 2.20 µs per connection per second" in text
     assert "1.30 µs once the server's own 1.80 ms a second without them is taken out" in text
+
+
+def test_open_send_processes_interleave_their_schedules() -> None:
+    """Two processes at 12.5 msg/s each send every 40 ms between them, not two at once every 80 ms."""
+    senders = [(1, "a"), (2, "b"), (3, "c")]
+    jobs = open_send_jobs("http://x", 25, 1_000_000_000, 3.0, senders, 2)
+    due = sorted(j["start_at"] + int(i * 1e9 / j["rate"]) for j in jobs for i in range(int(j["rate"] * j["duration"])))
+    gaps = {b - a for a, b in itertools.pairwise(due)}
+    assert len(due) == 74 and gaps == {40_000_000}
+    assert [j["senders"] for j in jobs] == [[(1, "a"), (3, "c")], [(2, "b")]]
