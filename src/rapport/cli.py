@@ -26,6 +26,7 @@ def serve(
     """Apply pending migrations, then serve HTTP and WebSocket."""
     import uvicorn
 
+    from rapport.api import server
     from rapport.api.app import SERVER_OPTIONS, compression_options, ping_options
     from rapport.store.migrate import upgrade_sync
 
@@ -36,7 +37,7 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_sync(settings.resolved_database_url)
     os.environ["RAPPORT_MIGRATED"] = "1"
-    uvicorn.run(
+    config = uvicorn.Config(
         "rapport.api.app:app_from_env",
         factory=True,
         host=host,
@@ -49,6 +50,7 @@ def serve(
         **ping_options(settings.ws_ping_seconds),
         **compression_options(settings.ws_compression),
     )
+    server.run(config)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from tests.conftest import Member
 from websockets.asyncio.client import ClientConnection, connect
 
 from rapport.api.app import SERVER_OPTIONS, SocketsFirst, compression_options, create_app, ping_options
+from rapport.api.server import Server
 from rapport.settings import Settings
 
 FRAME_TIMEOUT = 5.0
@@ -67,7 +68,7 @@ def run_server(
         **ping_options(settings.ws_ping_seconds),
         **compression_options(settings.ws_compression),
     )
-    server = uvicorn.Server(config)
+    server = Server(config)  # what `rapport serve` runs
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
