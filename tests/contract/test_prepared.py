@@ -6,11 +6,12 @@ to apply: a row written one way must read back the same the other way.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from rapport.store.dialect import Database
 from rapport.store.prepared import Prepared, in_ids
@@ -95,3 +96,24 @@ async def test_a_list_of_ids_is_one_parameter_and_finds_what_an_in_list_finds(db
             prepared = await BY_IDS.rows(conn, ids=wanted)
             assert prepared == sorted(tuple(r) for r in core)
         assert len(await BY_IDS.rows(conn, ids=list(range(1, 5000)) + made)) == 30
+
+
+async def test_fetch_reads_what_was_committed_converted_as_core_reads_it(db: Database) -> None:
+    assert await db.fetch(BY_HANDLE, wanted="cy") == []
+    async with db.write() as conn:
+        returned = await ADD.first(conn, handle="cy", email="cy@x.test", avatar="a.png", open=False, at=AT)
+    assert await db.fetch(BY_HANDLE, wanted="cy") == [returned]
+    async with db.write() as conn:
+        await conn.execute(members.update().where(members.c.handle == "cy").values(avatar_url="b.png"))
+    (row,) = await db.fetch(BY_HANDLE, wanted="cy")
+    assert row[2] == "b.png" and row[4] == AT and row[4].tzinfo is not None
+
+
+async def test_fetch_never_stores_a_write(db: Database) -> None:
+    """`fetch` is for reads: SQLite's connection for it refuses writes, PostgreSQL's pooled
+    read rolls back what it did not commit."""
+    with contextlib.suppress(DBAPIError):
+        await db.fetch(ADD, handle="dee", email="dee@x.test", avatar=None, open=True, at=AT)
+    assert await db.fetch(BY_HANDLE, wanted="dee") == []
+    async with db.read() as conn:
+        assert await BY_HANDLE.first(conn, wanted="dee") is None

@@ -171,8 +171,7 @@ async def websocket(ws: WebSocket) -> None:
 
 
 async def _authenticate_again(ctx: Context, hashed: str) -> Member | None:
-    async with ctx.db.read() as db:
-        return await members.member_for_token(db, token_hash=hashed)
+    return await members.member_for_token(ctx.db, token_hash=hashed)
 
 
 async def _refuse(ws: WebSocket) -> None:

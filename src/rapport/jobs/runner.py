@@ -252,8 +252,7 @@ class JobRunner:
 
     async def next_due(self) -> datetime | None:
         """When the earliest job becomes due, read without a write transaction."""
-        async with self.db.read() as conn:
-            return await store.next_due(conn)
+        return await store.next_due(self.db)
 
     async def _loop(self) -> None:
         # Idle, each poll is one read of the earliest due time (an index lookup); the write

@@ -196,8 +196,7 @@ async def authenticate(ctx: Context, *, token: str) -> Member:
     if member is not None:
         return member
     generation = ctx.sessions.generation
-    async with ctx.db.read() as conn:
-        member = await members.member_for_token(conn, token_hash=hashed)
+    member = await members.member_for_token(ctx.db, token_hash=hashed)
     if member is None:
         raise Unauthorized("Sign in again: that token is not valid.", code="invalid_token")
     ctx.sessions.remember(hashed, member, generation=generation)

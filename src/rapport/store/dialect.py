@@ -57,6 +57,8 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.sqlite_synchronous = sqlite_synchronous
+        self._lone: sqlite3.Connection | None = None  # SQLite: for `fetch`
         if self.is_sqlite:
             if sqlite_synchronous not in _SYNCHRONOUS:
                 raise ValueError(f"RAPPORT_SQLITE_SYNCHRONOUS must be one of {_SYNCHRONOUS}")
@@ -101,7 +103,34 @@ class Database:
         async with self.reader.connect() as conn:
             yield conn
 
+    async def fetch(self, statement: Prepared, **params: Any) -> list[tuple[Any, ...]]:
+        """The rows of one read statement, which is a consistent snapshot by itself.
+
+        On SQLite it runs in autocommit on a connection kept for such reads, straight on the
+        driver: no pool checkout, no BEGIN, no reset. Measured for the job runner's poll, a
+        read transaction around the statement cost 100 µs hot and 600-700 µs after 40 ms idle
+        (the usual case for a member's first request and for an idle server's poll), the
+        statement alone 5 and 90 µs. PostgreSQL runs it in a pooled read."""
+        if not self.is_sqlite:
+            async with self.reader.connect() as conn:
+                return await statement.rows(conn, **params)
+        lone = self._lone
+        if lone is None:
+            args, kwargs = self.reader.dialect.create_connect_args(self.reader.url)
+            # Statements run on the thread of the loop awaiting them, which need not be the one
+            # that made it (the tests' live server runs its loop in a thread of its own).
+            connect: Any = sqlite3.connect
+            lone = connect(*args, **{**kwargs, "check_same_thread": False})
+            lone.isolation_level = None
+            _apply_pragmas(lone, self.sqlite_synchronous)
+            lone.execute("PRAGMA query_only=ON")  # it only ever reads
+            self._lone = lone
+        return statement.on_sqlite(lone, self.reader.dialect, params)
+
     async def dispose(self) -> None:
+        if self._lone is not None:
+            self._lone.close()
+            self._lone = None
         if self.is_sqlite:
             await self._group.close()
         await self.writer.dispose()
@@ -339,17 +368,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str | Non
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so "begin" below decides the mode.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            f"PRAGMA synchronous={synchronous}",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-            "PRAGMA cache_size=-65536",
-            "PRAGMA temp_store=MEMORY",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
+        _apply_pragmas(dbapi_connection, synchronous)
 
     if begin is None:
         return
@@ -358,6 +377,21 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str, *, begin: str | Non
     def on_begin(conn: Any) -> None:
         # Straight on the driver: SQLAlchemy's statement path cost more than the read it begins.
         conn.connection.driver_connection.sqlite.execute(begin)
+
+
+def _apply_pragmas(connection: Any, synchronous: str) -> None:
+    """Every SQLite connection's settings (a driver connection, or aiosqlite's adapter of one)."""
+    cursor = connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA synchronous={synchronous}",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+        "PRAGMA cache_size=-65536",
+        "PRAGMA temp_store=MEMORY",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
 
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

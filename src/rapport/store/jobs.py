@@ -15,7 +15,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from rapport.store.dialect import DIALECTS, id_rows, insert_or_skip
+from rapport.store.dialect import DIALECTS, Database, id_rows, insert_or_skip
 from rapport.store.prepared import IdList, Prepared
 from rapport.store.tables import jobs
 from rapport.store.types import UTCDateTime
@@ -63,11 +63,12 @@ _NEXT_DUE = Prepared(
 )
 
 
-async def next_due(conn: AsyncConnection) -> datetime | None:
+async def next_due(db: Database) -> datetime | None:
     """When the earliest job becomes due (its run_at, or the end of an expired runner's lease);
-    None with no job waiting or running. A prepared read: idle runners poll with it, not with a claim."""
-    row = await _NEXT_DUE.first(conn)
-    times = [t for t in row or () if t is not None]
+    None with no job waiting or running. Idle runners poll with it: one statement, read outside
+    a transaction (`Database.fetch`), not a claim."""
+    rows = await db.fetch(_NEXT_DUE)
+    times = [t for t in (rows[0] if rows else ()) if t is not None]
     return min(times) if times else None
 
 

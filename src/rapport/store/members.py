@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rapport.domain.credits import CreditLedger
 from rapport.domain.model import Member, MemberId, MemberSettings, Tier
 from rapport.store import events as event_log
+from rapport.store.dialect import Database
 from rapport.store.prepared import Prepared, in_ids
 from rapport.store.tables import conversations, members, tokens
 
@@ -205,10 +206,11 @@ _FOR_TOKEN = Prepared(
 )
 
 
-async def member_for_token(conn: AsyncConnection, *, token_hash: str) -> Member | None:
-    """Every authenticated request asks this: a prepared statement."""
-    row = await _FOR_TOKEN.first(conn, token_hash=token_hash)
-    return member_from_row(row) if row else None
+async def member_for_token(db: Database, *, token_hash: str) -> Member | None:
+    """A request whose token is not in its process's cache asks this: one statement, read
+    outside a transaction (`Database.fetch`)."""
+    rows = await db.fetch(_FOR_TOKEN, token_hash=token_hash)
+    return member_from_row(rows[0]) if rows else None
 
 
 async def live_tokens(conn: AsyncConnection, *, token_hashes: Iterable[str]) -> set[str]:

@@ -166,8 +166,27 @@ class Prepared:
         except sqlite3.Error as error:
             raise exc.DBAPIError.instance(compiled.sql, batch, error, sqlite3.Error) from error
 
+    def on_sqlite(
+        self, driver: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of this statement run on a bare SQLite connection, outside any transaction:
+        for a read that is a whole snapshot by itself (`Database.fetch`)."""
+        compiled = self._ready_for(dialect)
+        args = self._args(compiled, params)
+        try:
+            cursor = driver.execute(compiled.sql, args)
+            try:
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
+        return self._read(compiled, rows)
+
     def _ready(self, conn: AsyncConnection) -> _Compiled:
-        dialect = conn.dialect
+        return self._ready_for(conn.dialect)
+
+    def _ready_for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
@@ -220,10 +239,15 @@ class Prepared:
                 rows, count = self._driver(conn).run_now(compiled.sql, args)
             except sqlite3.Error as error:
                 raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
+        return self._read(compiled, rows), count
+
+    @staticmethod
+    def _read(compiled: _Compiled, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows through the columns' result converters."""
         readers = compiled.readers or ()
         if rows and any(readers):
-            rows = [tuple(v if r is None else r(v) for r, v in zip(readers, row, strict=True)) for row in rows]
-        return rows, count
+            return [tuple(v if r is None else r(v) for r, v in zip(readers, row, strict=True)) for row in rows]
+        return rows
 
 
 # What `_run_asyncpg` uses of SQLAlchemy's asyncpg adapter (sqlalchemy.dialects.postgresql.asyncpg).
