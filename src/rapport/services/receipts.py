@@ -138,28 +138,22 @@ async def set_typing(ctx: Context, typist: Member, *, conversation_id: int, typi
     if not isinstance(typing, bool):
         raise Invalid("typing is true or false.", code="invalid_typing")
     await ctx.limits.hit(Action.TYPING, str(typist.id))
-    async with ctx.db.read() as conn:
-        conversation = await conversations.get(conn, conversation_id=conversation_id)
-        ids = (
-            (await conversations.participant_ids_for(conn, conversation_ids=[conversation_id]))[
-                ConversationId(conversation_id)
-            ]
-            if conversation
-            else []
-        )
-        if conversation is None or typist.id not in ids:
-            raise NotFound("No such conversation.", code="conversation_not_found")
-        people = await members.list_by_ids(conn, ids=ids)
-        blocked = await social.blocked_pairs_among(conn, ids=ids)
-    switches = {m: people[m].settings.read_receipts_and_typing for m in ids if m in people}
-    audience = typing_audience(kind=conversation.kind, typist=typist.id, switches=switches, blocked_pairs=blocked)
-    key = (conversation.id, typist.id)
+    view = await conversations.typing_view(ctx.db, conversation_id=conversation_id, member_id=typist.id)
+    if view is None or typist.id not in view.switches:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    audience = typing_audience(
+        kind=view.kind,
+        typist=typist.id,
+        switches=view.switches,
+        blocked_pairs={frozenset((typist.id, m)) for m in view.blocked},
+    )
+    key = (ConversationId(conversation_id), typist.id)
     if typing:
-        ctx.typing.arm(key, TYPING_TTL.total_seconds(), lambda: _expire(ctx, typist, conversation.id, audience))
+        ctx.typing.arm(key, TYPING_TTL.total_seconds(), lambda: _expire(ctx, typist, conversation_id, audience))
     else:
         # A stop goes out even without a local start: another process may hold the start.
         ctx.typing.disarm(key)
-    await _publish_typing(ctx, typist, conversation.id, audience, typing)
+    await _publish_typing(ctx, typist, conversation_id, audience, typing)
 
 
 async def _expire(ctx: Context, typist: Member, conversation_id: int, audience: tuple[MemberId, ...]) -> None:
