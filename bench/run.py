@@ -536,9 +536,7 @@ class Bench:
             before = srv.rss_mb()
             # The server's own idle cost (its timers, the job runner's poll) before any idle
             # socket, to tell what a socket adds from what the process spends anyway.
-            cpu0, t0 = srv.cpu_seconds(), time.monotonic()
-            time.sleep(c["idle_base_s"])
-            base_cpu = (srv.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+            base_cpu = srv.cpu_rate(c["idle_base_s"])
             started = time.monotonic()
             deadline = now_ns() + int(c["idle_budget_s"] * 1e9)
             jobs = [
@@ -560,9 +558,7 @@ class Bench:
             after = srv.rss_mb()
             # What idle sockets cost: the server's CPU while they only stay open, over a window
             # longer than the server's ping interval (20 s), so their keepalives are in it.
-            cpu0, t0 = srv.cpu_seconds(), time.monotonic()
-            time.sleep(c["idle_cpu_s"])
-            idle_cpu = (srv.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+            idle_cpu = srv.cpu_rate(c["idle_cpu_s"])
             snapshot = dict(progress)
             held = sum(v for k, v in snapshot.items() if not k.endswith(":done"))
             series.append((round(time.monotonic() - started, 2), held, round(after, 1)))
