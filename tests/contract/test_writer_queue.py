@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
+from sqlalchemy import text
 
 from rapport.store.dialect import Database
 
@@ -60,3 +62,33 @@ async def test_a_background_write_still_goes_ahead_while_members_keep_writing(db
     while not all(w.done() for w in writers):
         await asyncio.gather(*writers)
     assert order.index("page") < len(order) - 10
+
+
+async def test_the_writer_checkpoints_the_log_after_answering_the_writes_that_filled_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own autocheckpoint is off on the writer (it ran inside the COMMIT, so the
+    writes of that group waited for it); the writer copies the log back itself once it has
+    answered, after every CHECKPOINT_CHANGES rows changed."""
+    monkeypatch.setattr(type(db._group), "CHECKPOINT_CHANGES", 200)
+    main_file = db.url.database or ""
+
+    async def fill(rows: int) -> None:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE IF NOT EXISTS filler (x TEXT)"))
+            await conn.execute(text("INSERT INTO filler VALUES (:x)"), [{"x": "x" * 500}] * rows)
+
+    await fill(50)  # under the threshold: the rows stay in the log
+    assert db._group._checkpoint is None
+    before = _size(main_file)
+    await fill(400)  # crosses it: answered first, then checkpointed
+    task = db._group._checkpoint
+    assert task is not None and not task.done()
+    await task
+    assert _size(main_file) > before + 400 * 500  # the pages are in the database file now
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM filler"))).scalar() == 450
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path)
