@@ -48,6 +48,7 @@ from rapport.store import members as member_store
 from rapport.store.blobs import blob_store
 from rapport.store.dialect import Database
 from rapport.store.migrate import upgrade
+from rapport.store.prepared import Prepared
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def create_app(
             runner.start()
         stop_sweeper = attachment_service.start_sweeper(ctx)
         if freeze_heap:
+            Prepared.compile_all(db.writer.dialect)
             gc.collect()
             gc.freeze()
         try:

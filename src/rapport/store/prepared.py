@@ -104,7 +104,10 @@ class _Compiled:
 class Prepared:
     """One statement with named parameters: `await q.rows(conn, a=1)`."""
 
+    made: list[Prepared] = []  # every one, for `compile_all`
+
     def __init__(self, statement: Executable) -> None:
+        Prepared.made.append(self)
         self.statement = statement
         columns = getattr(statement, "exported_columns", ())
         self.keys: tuple[str, ...] = tuple(c.key for c in columns)
@@ -127,6 +130,14 @@ class Prepared:
         columns = getattr(self.statement, "exported_columns", ())
         readers = _readers(columns, dialect, None) if dialect.name == "sqlite" else None
         return _Compiled(compiled.string, names, constants, binders, readers)
+
+    @classmethod
+    def compile_all(cls, dialect: Dialect) -> int:
+        """Compile every statement made so far for `dialect`, so that no request pays for it
+        (a served process does this at start); returns how many."""
+        for prepared in cls.made:
+            prepared._ready_for(dialect)
+        return len(cls.made)
 
     async def rows(self, conn: AsyncConnection, **params: Any) -> list[tuple[Any, ...]]:
         """The rows the statement returns (none for DML without RETURNING)."""
