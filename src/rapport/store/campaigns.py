@@ -354,7 +354,8 @@ def _claim_caps(dialect: str) -> Prepared:
             bindparam("at", type_=UTCDateTime()),
             bindparam("cutoff", type_=UTCDateTime()),
         )
-        .columns(member_id=BigInteger())
+        .columns(member_id=BigInteger()),
+        dialect=dialect,
     )
 
 
@@ -424,7 +425,7 @@ _TYPES = {
 def _thread_insert(sql: str, dialect: str) -> Prepared:
     sql = sql.format(rows=_thread_rows(dialect))
     types: dict[str, Any] = {n: t for n, t in _TYPES.items() if f":{n}" in sql}
-    return Prepared(text(sql).bindparams(*(bindparam(n, type_=t) for n, t in types.items())))
+    return Prepared(text(sql).bindparams(*(bindparam(n, type_=t) for n, t in types.items())), dialect=dialect)
 
 
 _ADD_THREADS = {dialect: tuple(_thread_insert(sql, dialect) for sql in _THREAD_INSERTS) for dialect in DIALECTS}

@@ -29,7 +29,7 @@ def _add(dialect: str | None) -> Prepared:
     """The insert of one job; with a dialect, a keyed one that skips a (kind, key) already there."""
     statement = insert(jobs) if dialect is None else insert_or_skip(dialect, jobs, "kind", "key")
     values: dict[str, Any] = {name: bindparam(name) for name in ("kind", "key", "payload", "run_at", "created_at")}
-    return Prepared(statement.values(state=PENDING, **values).returning(jobs.c.id))
+    return Prepared(statement.values(state=PENDING, **values).returning(jobs.c.id), dialect=dialect)
 
 
 _ADD = _add(None)
@@ -134,7 +134,8 @@ def _add_per_id(dialect: str) -> Prepared:
             bindparam("field", type_=String()),
             bindparam("run_at", type_=UTCDateTime()),
             bindparam("now", type_=UTCDateTime()),
-        )
+        ),
+        dialect=dialect,
     )
 
 

@@ -79,7 +79,8 @@ _ADD = {
             mentions=bindparam("mentions"),
             system=bindparam("system"),
         )
-        .returning(*_MESSAGE)
+        .returning(*_MESSAGE),
+        dialect=dialect,
     )
     for dialect in DIALECTS
 }

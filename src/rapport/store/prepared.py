@@ -106,9 +106,12 @@ class Prepared:
 
     made: list[Prepared] = []  # every one, for `compile_all`
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, dialect: str | None = None) -> None:
+        """`dialect`: the one store this statement is written for (an upsert in its syntax),
+        where most statements run on either."""
         Prepared.made.append(self)
         self.statement = statement
+        self.dialect = dialect
         columns = getattr(statement, "exported_columns", ())
         self.keys: tuple[str, ...] = tuple(c.key for c in columns)
         self._compiled: dict[str, _Compiled] = {}
@@ -135,9 +138,10 @@ class Prepared:
     def compile_all(cls, dialect: Dialect) -> int:
         """Compile every statement made so far for `dialect`, so that no request pays for it
         (a served process does this at start); returns how many."""
-        for prepared in cls.made:
+        mine = [p for p in cls.made if p.dialect in (None, dialect.name)]
+        for prepared in mine:
             prepared._ready_for(dialect)
-        return len(cls.made)
+        return len(mine)
 
     async def rows(self, conn: AsyncConnection, **params: Any) -> list[tuple[Any, ...]]:
         """The rows the statement returns (none for DML without RETURNING)."""
