@@ -128,13 +128,15 @@ _PARTICIPANT_IDS = Prepared(
     .where(participants.c.conversation_id == bindparam("conversation_id"))
     .order_by(participants.c.member_id)
 )
+_BLOCK_WITH_MEMBER = or_(
+    exists().where(blocks.c.blocker_id == bindparam("member"), blocks.c.blocked_id == participants.c.member_id),
+    exists().where(blocks.c.blocker_id == participants.c.member_id, blocks.c.blocked_id == bindparam("member")),
+)
+"""Whether a block stands, either way, between a participant and the member bound as `member`."""
 _PARTICIPANTS_BLOCKING = Prepared(
     select(
         participants.c.member_id,
-        or_(
-            exists().where(blocks.c.blocker_id == bindparam("member"), blocks.c.blocked_id == participants.c.member_id),
-            exists().where(blocks.c.blocker_id == participants.c.member_id, blocks.c.blocked_id == bindparam("member")),
-        ),
+        _BLOCK_WITH_MEMBER,
     )
     .where(participants.c.conversation_id == bindparam("conversation_id"))
     .order_by(participants.c.member_id)
@@ -144,10 +146,7 @@ _TYPING_VIEW = Prepared(
         conversations.c.kind,
         participants.c.member_id,
         members.c.read_receipts_and_typing,
-        or_(
-            exists().where(blocks.c.blocker_id == bindparam("member"), blocks.c.blocked_id == participants.c.member_id),
-            exists().where(blocks.c.blocker_id == participants.c.member_id, blocks.c.blocked_id == bindparam("member")),
-        ),
+        _BLOCK_WITH_MEMBER,
     )
     .select_from(
         participants.join(conversations, conversations.c.id == participants.c.conversation_id).join(

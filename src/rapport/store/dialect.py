@@ -346,14 +346,6 @@ class _InlineConnection(aiosqlite.Connection):
     def sqlite(self) -> sqlite3.Connection:
         return self._conn
 
-    def run_now(self, sql: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:
-        """Run one statement here and now, for `prepared`: its rows and its row count."""
-        cursor = self._conn.execute(sql, params)
-        try:
-            return cursor.fetchall(), cursor.rowcount
-        finally:
-            cursor.close()
-
     def run_many(self, sql: str, batch: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, batch).close()
 

@@ -187,15 +187,7 @@ class Prepared:
         """The rows of this statement run on a bare SQLite connection, outside any transaction:
         for a read that is a whole snapshot by itself (`Database.fetch`)."""
         compiled = self._ready_for(dialect)
-        args = self._args(compiled, params)
-        try:
-            cursor = driver.execute(compiled.sql, args)
-            try:
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        except sqlite3.Error as error:
-            raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
+        rows, _ = _run_sqlite(driver, compiled.sql, self._args(compiled, params))
         return self._read(compiled, rows)
 
     def _ready(self, conn: AsyncConnection) -> _Compiled:
@@ -249,11 +241,7 @@ class Prepared:
             if not conn.in_transaction():
                 await conn.begin()  # what Core's autobegin would do: reads stay one snapshot
             compiled = self._ready(conn)
-            args = self._args(compiled, params)
-            try:
-                rows, count = self._driver(conn).run_now(compiled.sql, args)
-            except sqlite3.Error as error:
-                raise exc.DBAPIError.instance(compiled.sql, args, error, sqlite3.Error) from error
+            rows, count = _run_sqlite(self._driver(conn).sqlite, compiled.sql, self._args(compiled, params))
         return self._read(compiled, rows), count
 
     @staticmethod
@@ -263,6 +251,19 @@ class Prepared:
         if rows and any(readers):
             return [tuple(v if r is None else r(v) for r, v in zip(readers, row, strict=True)) for row in rows]
         return rows
+
+
+def _run_sqlite(driver: sqlite3.Connection, sql: str, args: list[Any]) -> tuple[list[tuple[Any, ...]], int]:
+    """One statement on a SQLite driver connection, here and now: its rows and its row count,
+    a driver error raised as SQLAlchemy's."""
+    try:
+        cursor = driver.execute(sql, args)
+        try:
+            return cursor.fetchall(), cursor.rowcount
+        finally:
+            cursor.close()
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(sql, args, error, sqlite3.Error) from error
 
 
 # What `_run_asyncpg` uses of SQLAlchemy's asyncpg adapter (sqlalchemy.dialects.postgresql.asyncpg).
